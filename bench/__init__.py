@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): not timed tests; they write their results to docs/."""

@@ -1,0 +1,50 @@
+"""``make bench`` / ``python -m bench``: every benchmark, results into docs/performance.md.
+
+    python -m bench [--players 2000] [--duration 60] [--database-url URL]
+                    [--only fanout,fanout2,baseline,conditional,workers,player,feeds] [--quick]
+
+Sections other than ``feeds`` are the player-protocol benchmark (bench/players.py, needs
+PostgreSQL on 127.0.0.1); ``feeds`` is bench/feeds.py (10,000 notices, or 500 with --quick).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bench import feeds, players
+
+
+def main(argv: list[str]) -> int:
+    names = list(players.SECTIONS) + ["feeds"]
+    only = names
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--only" and i + 1 < len(argv):
+            only = [s.strip() for s in argv[i + 1].split(",") if s.strip()]
+            i += 2
+            continue
+        if argv[i].startswith("--only="):
+            only = [s.strip() for s in argv[i].split("=", 1)[1].split(",") if s.strip()]
+            i += 1
+            continue
+        rest.append(argv[i])
+        i += 1
+    unknown = set(only) - set(names)
+    if unknown:
+        print(f"unknown sections: {', '.join(sorted(unknown))} (known: {', '.join(names)})")
+        return 2
+    code = 0
+    protocol = [s for s in only if s != "feeds"]
+    if protocol:
+        code = players.main(rest + ["--only", ",".join(protocol)])
+    if "feeds" in only and code == 0:
+        print("== bench.feeds")
+        quick = "--quick" in rest
+        no_write = ["--no-write"] if "--no-write" in rest else []
+        code = feeds.main((["--notices", "500", "--requests", "30"] if quick else []) + no_write)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

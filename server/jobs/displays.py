@@ -1,0 +1,28 @@
+"""Jobs of the display area."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from ..services.displays import reports
+from . import JobSpec
+
+
+def detect_outages(session: Session, now: datetime, minutes: int | None = None) -> int:
+    """D2: one outage record per heartbeat gap on a display carrying a notice in Aushang."""
+    if minutes is None:
+        minutes = int(current_app.config.get("AUSHANG_DISPLAY_OUTAGE_MINUTES", 5))
+    return reports.detect_outages(session, now, timedelta(minutes=minutes))
+
+
+JOBS = [
+    JobSpec(
+        id="displays.detect_outages",
+        func=detect_outages,
+        seconds=60,
+        description="Ausfälle von Anzeigen mit Bekanntmachungen im Aushang erkennen",
+    )
+]

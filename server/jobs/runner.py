@@ -1,0 +1,116 @@
+"""The one place that owns APScheduler: app context, ``now``, commit/rollback, logging.
+
+A failing job is logged and rolled back; it never stops the scheduler. On PostgreSQL a
+session-level advisory lock keeps the scheduler to one instance across hosts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+from sqlalchemy import text
+
+from ..domain.posting import utcnow
+from ..extensions import db
+from . import JobSpec, all_jobs
+
+log = logging.getLogger("aushang.jobs")
+SCHEDULER_LOCK_KEY = 4711002
+
+
+def run_job(app: Flask, spec: JobSpec, now: datetime | None = None) -> Any:
+    """Run one job body in its own transaction."""
+    with app.app_context():
+        now = now or utcnow()
+        try:
+            result = spec.func(db.session, now, **spec.kwargs)
+            db.session.commit()
+            if result:
+                log.info("job=%s event=done result=%s", spec.id, result)
+            return result
+        except Exception:
+            db.session.rollback()
+            log.exception("job=%s event=failed", spec.id)
+            return None
+        finally:
+            db.session.remove()
+
+
+class _LeaderLock:
+    """Holds a PostgreSQL advisory lock on a dedicated connection for the life of the
+    scheduler. SQLite installations are single-host by nature; no lock is needed."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.conn: Any = None
+
+    def acquire(self) -> bool:
+        with self.app.app_context():
+            engine = db.engine
+            if engine.dialect.name != "postgresql":
+                return True
+            self.conn = engine.connect()
+            got = self.conn.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK_KEY}
+            ).scalar()
+            self.conn.commit()
+            if not got:
+                self.conn.close()
+                self.conn = None
+            return bool(got)
+
+
+def _add_jobs(scheduler: Any, app: Flask, jobs: list[JobSpec]) -> None:
+    for spec in jobs:
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=spec.seconds,
+            args=[app, spec],
+            id=spec.id,
+            name=spec.description or spec.id,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+        )
+
+
+def start_background(app: Flask, jobs: list[JobSpec] | None = None) -> BackgroundScheduler | None:
+    """For the all-in-one development server: jobs in a thread of the process."""
+    lock = _LeaderLock(app)
+    if not lock.acquire():
+        log.info("event=scheduler_not_leader")
+        return None
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _add_jobs(scheduler, app, jobs if jobs is not None else all_jobs())
+    scheduler.start()
+    scheduler._aushang_lock = lock  # keep the connection alive with the scheduler
+    log.info("event=scheduler_started mode=thread")
+    return scheduler
+
+
+def run_forever(
+    app: Flask, jobs: list[JobSpec] | None = None, stop: threading.Event | None = None
+) -> int:
+    """``aushang scheduler``: the production process. Waits to become leader."""
+    lock = _LeaderLock(app)
+    waited = False
+    while not lock.acquire():
+        if not waited:
+            log.info("event=scheduler_waiting reason=another_instance_holds_lock")
+            waited = True
+        if stop is not None and stop.wait(15):
+            return 0
+        if stop is None:
+            threading.Event().wait(15)
+    scheduler = BlockingScheduler(timezone="UTC")
+    _add_jobs(scheduler, app, jobs if jobs is not None else all_jobs())
+    log.info("event=scheduler_started mode=process jobs=%d", len(scheduler.get_jobs()))
+    scheduler.start()
+    return 0

@@ -1,0 +1,1 @@
+"""Use cases: ``f(session, ..., now) -> result``. They add and flush, never commit."""

@@ -1,0 +1,246 @@
+"""The displays' part of the Aushangvermerk (L16, D1, D2).
+
+For every digital display that carried a notice — by its content selection, or because
+it reported playing it — the record states:
+
+* the configured window (the notice's Aushang window, cut short by a withdrawal);
+* ``posted_from`` / ``posted_until``: the first and the last moment inside that window
+  at which the display reported the notice on screen — by a proof-of-play event, or by a
+  heartbeat naming one of its slides as the current item (what the screen demonstrably
+  showed, not what was planned), with the versions (content hashes) it played and how
+  often;
+* the heartbeats received inside the window (first, last, count): the screen was alive;
+* every outage (heartbeat gap, D2) that overlaps the window, with the staff decision
+  ("extend" / "irrelevant" and the note) or the fact that none has been taken yet;
+* whether the display is a legal notice board (D3). Legal boards come first.
+
+Test displays (W7) are not a publication channel and are left out.
+
+``display_channels`` is the provider registered in
+``app.extensions["aushang_evidence_channels"]`` (see :mod:`server.services.evidence`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, object_session, selectinload
+
+from ...domain import posting
+from ...models import (
+    OUTAGE_DECISION_LABELS,
+    Display,
+    Heartbeat,
+    Notice,
+    Outage,
+    PlayEvent,
+)
+
+
+def _iso(value: datetime | None, tz: str) -> str | None:
+    return posting.to_local(value, tz).isoformat() if value is not None else None
+
+
+def configured_window(notice: Notice) -> tuple[datetime | None, datetime | None]:
+    """Start and end of the notice's Aushang on displays: the window, or up to an earlier
+    withdrawal (withdrawn before the start: never posted, no window)."""
+    start, end = notice.starts_at, notice.ends_at
+    if notice.withdrawn_at is not None:
+        if start is not None and notice.withdrawn_at <= start:
+            return None, None
+        end = notice.withdrawn_at if end is None else min(end, notice.withdrawn_at)
+    return start, end
+
+
+def _selected(display: Display, notice: Notice) -> bool:
+    if display.all_categories:
+        return True
+    return any(c.id == notice.category_id for c in display.categories)
+
+
+def _carrying_displays(session: Session, notice: Notice, played: set[int]) -> list[Display]:
+    """Displays of the tenant whose selection covers the notice and that were enrolled
+    during the window, plus every display that reported playing it."""
+    start, end = configured_window(notice)
+    candidates = session.scalars(
+        select(Display)
+        .where(
+            or_(
+                Display.tenant_id == notice.tenant_id,
+                Display.id.in_(played or {-1}),
+            )
+        )
+        .options(selectinload(Display.categories))
+    ).all()
+    chosen: list[Display] = []
+    for display in candidates:
+        if display.test_display:
+            continue
+        if display.id in played:
+            chosen.append(display)
+            continue
+        if display.tenant_id != notice.tenant_id or not _selected(display, notice):
+            continue
+        if start is None or display.enrolled_at is None:
+            continue
+        if end is not None and display.enrolled_at >= end:
+            continue  # enrolled only after the posting ended
+        if display.revoked_at is not None and display.revoked_at <= start:
+            continue  # revoked before the posting began
+        chosen.append(display)
+    chosen.sort(key=lambda d: (not d.legal_board, d.name.casefold(), d.id))
+    return chosen
+
+
+def _outage_record(outage: Outage, notice: Notice, tz: str) -> dict[str, Any]:
+    return {
+        "start": _iso(outage.started_at, tz),
+        "end": _iso(outage.ended_at, tz),
+        "ongoing": outage.ended_at is None,
+        "detected_at": _iso(outage.detected_at, tz),
+        "concerns_notice": notice.number in outage.notice_numbers,
+        "decision": outage.decision,
+        "decision_label": OUTAGE_DECISION_LABELS.get(outage.decision or "", "Nicht entschieden"),
+        "note": outage.note or None,
+        "decided_at": _iso(outage.decided_at, tz),
+        "decided_by": (
+            {"name": outage.decided_by.name, "email": outage.decided_by.email}
+            if outage.decided_by is not None
+            else None
+        ),
+    }
+
+
+def display_records(session: Session, notice: Notice, now: datetime) -> list[dict[str, Any]]:
+    """One record per display that carried ``notice``, as of ``now`` (legal boards first)."""
+    tz = notice.tenant.timezone
+    start, end = configured_window(notice)
+    # What the displays can have shown so far: the window up to now.
+    until = min(end, now) if end is not None else now
+    versions = {v.content_hash: v.number for v in notice.released_versions}
+
+    plays: dict[int, list[tuple[str | None, int, datetime, datetime]]] = {}
+    on_screen: dict[int, tuple[int, datetime, datetime]] = {}
+    if start is not None and start < until:
+        rows = session.execute(
+            select(
+                PlayEvent.display_id,
+                PlayEvent.version_hash,
+                func.count(),
+                func.min(PlayEvent.at),
+                func.max(PlayEvent.at),
+            )
+            .where(
+                PlayEvent.notice_id == notice.id,
+                PlayEvent.kind == "play",
+                PlayEvent.at >= start,
+                PlayEvent.at < until,
+            )
+            .group_by(PlayEvent.display_id, PlayEvent.version_hash)
+        ).all()
+        for display_id, version_hash, count, first, last in rows:
+            plays.setdefault(display_id, []).append((version_hash, int(count), first, last))
+        # A heartbeat names the item on screen at that moment: evidence as well.
+        for display_id, count, first, last in session.execute(
+            select(
+                Heartbeat.display_id,
+                func.count(),
+                func.min(Heartbeat.received_at),
+                func.max(Heartbeat.received_at),
+            )
+            .where(
+                Heartbeat.current_item.like(f"notice-{notice.id}-v%"),
+                Heartbeat.received_at >= start,
+                Heartbeat.received_at < until,
+            )
+            .group_by(Heartbeat.display_id)
+        ).all():
+            on_screen[display_id] = (int(count), first, last)
+
+    records: list[dict[str, Any]] = []
+    for display in _carrying_displays(session, notice, set(plays) | set(on_screen)):
+        shown = sorted(plays.get(display.id, []), key=lambda p: p[2])
+        beats = on_screen.get(display.id)
+        seen = [t for p in shown for t in (p[2], p[3])] + ([beats[1], beats[2]] if beats else [])
+        record: dict[str, Any] = {
+            "kind": "display",
+            "display_id": display.id,
+            "name": display.name,
+            "location": display.location,
+            "legal_board": display.legal_board,
+            "configured_from": _iso(start, tz),
+            "configured_until": _iso(end, tz),
+            "posted_from": _iso(min(seen), tz) if seen else None,
+            "posted_until": _iso(max(seen), tz) if seen else None,
+            "plays": sum(p[1] for p in shown),
+            "heartbeats_on_screen": beats[0] if beats else 0,
+            "versions": [
+                {
+                    "content_hash": h,
+                    "version": versions.get(h or ""),
+                    "plays": count,
+                    "first": _iso(first, tz),
+                    "last": _iso(last, tz),
+                }
+                for h, count, first, last in shown
+            ],
+            "heartbeats": {"count": 0, "first": None, "last": None},
+            "outages": [],
+        }
+        if start is not None and start < until:
+            count, first, last = session.execute(
+                select(
+                    func.count(), func.min(Heartbeat.received_at), func.max(Heartbeat.received_at)
+                ).where(
+                    Heartbeat.display_id == display.id,
+                    Heartbeat.received_at >= start,
+                    Heartbeat.received_at < until,
+                )
+            ).one()
+            record["heartbeats"] = {
+                "count": int(count),
+                "first": _iso(first, tz),
+                "last": _iso(last, tz),
+            }
+            outages = session.scalars(
+                select(Outage)
+                .where(
+                    Outage.display_id == display.id,
+                    Outage.started_at < until,
+                    or_(Outage.ended_at.is_(None), Outage.ended_at > start),
+                )
+                .options(selectinload(Outage.decided_by))
+                .order_by(Outage.started_at)
+            ).all()
+            record["outages"] = [_outage_record(o, notice, tz) for o in outages]
+        notes: list[str] = []
+        if start is None:
+            notes.append("Nicht ausgehängt.")
+        elif start > now:
+            notes.append("Aushang beginnt erst.")
+        elif not seen:
+            notes.append("Keine Wiedergabe gemeldet.")
+        elif any(p[0] not in versions for p in shown):
+            notes.append("Gemeldete Prüfsumme gehört zu keiner freigegebenen Fassung.")
+        if any(o["decision"] is None for o in record["outages"]):
+            notes.append("Ausfall ohne Entscheidung.")
+        record["note"] = " ".join(notes) or None
+        records.append(record)
+    return records
+
+
+def display_channels(notice: Notice, now: datetime) -> list[dict[str, Any]]:
+    """Provider for ``app.extensions["aushang_evidence_channels"]``."""
+    session = object_session(notice)
+    if session is None:
+        return []
+    return display_records(session, notice, now)
+
+
+def register(extensions: dict[str, Any]) -> None:
+    """Add the provider once (idempotent, so create_app may run more than once)."""
+    providers = extensions.setdefault("aushang_evidence_channels", [])
+    if display_channels not in providers:
+        providers.append(display_channels)

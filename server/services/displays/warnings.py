@@ -1,0 +1,129 @@
+"""The manifest's ``warnings`` slot: active alerts for a display's place, as raw fields.
+
+The priority-channel work renders takeover slides on top of this; the raw fields are
+always present so a player can show a warning without any download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from ...domain.alerts.policy import Behaviour
+from ...domain.alerts.relevance import Place
+from ...models import Tenant
+from ..files import BlobStore
+from .slides import blob, qr_svg
+
+if TYPE_CHECKING:
+    from .manifest import Part
+    from .snapshot import DisplaySnapshot
+
+_LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+SEVERITIES = {"Extreme", "Severe", "Moderate", "Minor", "Unknown"}
+STATUSES = {"Actual", "Exercise", "Test"}
+MSG_TYPES = {"Alert", "Update", "Cancel"}
+
+
+def _language(value: str | None) -> str:
+    text = (value or "de").strip()
+    head, _, rest = text.partition("-")
+    text = head.lower() + (f"-{rest}" if rest else "")
+    return text if _LANG_RE.match(text) else "de"
+
+
+def _qr(store: BlobStore, url: str | None) -> dict[str, Any] | None:
+    if not url:
+        return None
+    svg = ('<?xml version="1.0" encoding="utf-8"?>\n' + qr_svg(url)).encode()
+    sha = store.put_bytes(svg)
+    return {"url": url, "image": blob(sha, len(svg), "image/svg+xml")}
+
+
+def warning_json(item: Any, store: BlobStore) -> dict[str, Any]:
+    """One :class:`~server.services.alerts.DisplayAlert` as the contract's ``warning``."""
+    from .manifest import isoz
+
+    record, alert, shown = item.record, item.alert, item.presentation
+    infos = [i for i in alert.infos if (i.headline or "").strip()]
+    german = next((i for i in infos if (i.language or "").lower().startswith("de")), None)
+    main = german or (infos[0] if infos else None)
+    all_clear = shown.behaviour is Behaviour.ALL_CLEAR
+    msg_type = "Cancel" if all_clear else record.msg_type
+    headline = (main.headline if main else "") or record.headline or record.event or "Warnung"
+    web = next((i.web for i in infos if i.web), None)
+    languages = [
+        {
+            k: v
+            for k, v in {
+                "language": _language(i.language),
+                "event": i.event or None,
+                "headline": (i.headline or "").strip(),
+                "description": i.description,
+                "instruction": i.instruction,
+                "sender_name": i.sender_name,
+                "web": i.web,
+            }.items()
+            if v is not None
+        }
+        for i in infos
+    ] or [{"language": "de", "headline": headline}]
+    return {
+        "id": str(record.id),
+        "identifier": record.identifier,
+        "msg_type": msg_type if msg_type in MSG_TYPES else "Alert",
+        "status": alert.status if alert.status in STATUSES else "Test",
+        "behaviour": "takeover" if all_clear else shown.behaviour.value,
+        "severity": record.severity if record.severity in SEVERITIES else "Unknown",
+        "warnstufe": min(4, max(1, int(shown.warnstufe))),
+        "headline": headline,
+        "description": (main.description if main else "") or "",
+        "instruction": (main.instruction if main else "") or "",
+        "sender": (main.sender_name if main else None) or record.sender_name or record.sender,
+        "source": shown.source_label.removeprefix("Quelle: "),
+        "sent": isoz(record.sent),
+        "expires": isoz(record.expires) if record.expires and not all_clear else None,
+        "languages": languages,
+        "qr": _qr(store, web),
+        "slide": None,
+        "entwarnung_until": isoz(record.all_clear_until)
+        if all_clear and record.all_clear_until
+        else None,
+    }
+
+
+def build_warnings(
+    session: Session, snap: DisplaySnapshot, now: datetime, store: BlobStore, policy: Any
+) -> Part:
+    from ... import notify
+    from ...services import alerts as alert_svc
+    from .manifest import Part, scope_revisions
+
+    tenant = session.get(Tenant, snap.tenant_id)
+    assert tenant is not None
+    active = alert_svc.active_alerts_for_place(
+        session,
+        tenant=tenant,
+        place=Place(snap.place_ars),
+        test_display=snap.test_display,
+        now=now,
+        policy=policy,
+    )
+    warnings = [warning_json(a, store) for a in active]
+    fragment = json.dumps(warnings, ensure_ascii=False, separators=(",", ":"))
+    moments = [m for a in active for m in (a.record.expires, a.record.all_clear_until) if m]
+    future = [m for m in moments if m > now]
+    blobs = {w["qr"]["image"]["sha256"]: "image/svg+xml" for w in warnings if w["qr"]}
+    return Part(
+        fragment=fragment,
+        digest=hashlib.sha256(fragment.encode()).hexdigest(),
+        blobs=blobs,
+        expires_at=min(future) if future else None,
+        revision=scope_revisions(session, (notify.ALERTS,)),
+        built_for=now,
+    )

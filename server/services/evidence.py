@@ -1,0 +1,209 @@
+"""The Aushangvermerk (L16): the record of when a notice was posted where, by whom,
+with which content.
+
+``build_aushangvermerk`` is a pure function of a loaded notice, ``now`` and the
+notice's public URL; the web layer renders it as JSON and PDF, the archive export
+stores it as JSON.
+
+Extension point for displays: the displays issue passes ``extra_channels``, a list
+of callables ``provider(notice, now) -> list[dict]``. Each returned dict describes
+one digital display that carried the notice and should have the keys ``kind``
+("display"), ``name``, ``location``, ``posted_from``, ``posted_until`` (ISO strings
+or None) and ``outages`` (a list of ``{"start": …, "end": …, "decision": …}``).
+They are collected under ``"displays"``. The web layer takes the providers from
+``app.extensions["aushang_evidence_channels"]``; the displays register
+:func:`server.services.displays.evidence.display_channels` there (per display also the
+configured window, proof-of-play counts, heartbeats, the legal-board flag and the
+outages' decisions and notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from ..domain import posting
+from ..models import Notice, NoticeVersion, PublicationChannel, User
+
+SCHEMA = "aushang.aushangvermerk/1"
+
+ChannelProvider = Callable[[Notice, datetime], list[dict[str, Any]]]
+
+
+def binding_kinds(notice: Notice) -> list[str]:
+    kinds: list[str] = []
+    for channel in notice.category.binding_channels:
+        if channel.kind not in kinds:
+            kinds.append(channel.kind)
+    return kinds
+
+
+def effective(notice: Notice) -> tuple[dict[str, date | None], date | None]:
+    """Effective date per binding channel kind and overall (L12)."""
+    return posting.effective_dates(
+        binding_kinds(notice), provided_on=notice.provided_on, posting_end=notice.posting_end
+    )
+
+
+def _iso(value: datetime | None, tz: str) -> str | None:
+    return posting.to_local(value, tz).isoformat() if value is not None else None
+
+
+def _person(user: User | None) -> dict[str, str] | None:
+    if user is None:
+        return None
+    return {"name": user.name, "email": user.email}
+
+
+def _version_record(version: NoticeVersion, tz: str) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "title": version.title,
+        "file_number": version.file_number,
+        "content_hash": version.content_hash,
+        "pdf_sha256": version.pdf_sha256,
+        "corrects_version": version.corrects_version.number if version.corrects_version else None,
+        "correction_note": version.correction_note or None,
+        "created_at": _iso(version.created_at, tz),
+        "created_by": _person(version.created_by),
+        "submitted_at": _iso(version.submitted_at, tz),
+        "submitted_by": _person(version.submitted_by),
+        "released_at": _iso(version.released_at, tz),
+        "released_by": _person(version.released_by),
+        "release_comment": version.release_comment or None,
+        "attachments": [
+            {"filename": a.filename, "media_type": a.media_type, "size": a.size, "sha256": a.sha256}
+            for a in version.attachments
+        ],
+    }
+
+
+def _end_of_posting(notice: Notice) -> datetime | None:
+    """When the posting ends or ended: the window's end, or an earlier withdrawal."""
+    ends = [t for t in (notice.ends_at, notice.withdrawn_at) if t is not None]
+    return min(ends) if ends else None
+
+
+def _channel_record(
+    notice: Notice, channel: PublicationChannel, binding: bool, now: datetime
+) -> dict[str, Any]:
+    tz = notice.tenant.timezone
+    end = _end_of_posting(notice)
+    record: dict[str, Any] = {
+        "kind": channel.kind,
+        "kind_label": channel.kind_label,
+        "name": channel.name,
+        "location": channel.location,
+        "binding": binding,
+        "posted_from": None,
+        "posted_until": None,
+        "completed": False,
+        "outages": [],
+    }
+    if channel.kind == "internet":
+        start = notice.provided_at
+    elif channel.kind == "board":
+        start = notice.starts_at
+        if notice.withdrawn_at is not None and start is not None and notice.withdrawn_at < start:
+            start = None  # withdrawn before it was ever posted
+    else:
+        # Amtsblatt and newspaper: the issue date is not recorded by this system.
+        record["note"] = "Erscheinungstag wird außerhalb von Aushang nachgewiesen."
+        return record
+    if start is None or start > now:
+        record["note"] = "Noch nicht ausgehängt."
+        return record
+    record["posted_from"] = _iso(start, tz)
+    record["posted_until"] = _iso(end, tz)
+    record["completed"] = end is not None and end <= now
+    if not record["completed"]:
+        record["note"] = "Aushang läuft; das Ende ist geplant."
+    return record
+
+
+def build_aushangvermerk(
+    notice: Notice,
+    now: datetime,
+    *,
+    public_url: str,
+    extra_channels: Iterable[ChannelProvider] = (),
+) -> dict[str, Any]:
+    """The Aushangvermerk of ``notice`` as of ``now``: a JSON-serialisable dict.
+
+    Per channel of the Hauptsatzung: Internet from the Bereitstellung until the end of
+    the window (or the withdrawal); each notice board for the window; Amtsblatt and
+    newspaper only when binding, without times. Plus the responsible people, every
+    released version with its content hash, and the effective date per binding channel.
+    """
+    tenant = notice.tenant
+    tz = tenant.timezone
+    binding_ids = {c.id for c in notice.category.binding_channels}
+    channels = [
+        _channel_record(notice, c, c.id in binding_ids, now)
+        for c in tenant.channels
+        if c.kind in ("internet", "board") or c.id in binding_ids
+    ]
+    displays: list[dict[str, Any]] = []
+    for provider in extra_channels:
+        displays.extend(provider(notice, now))
+    per_kind, overall = effective(notice)
+    current = notice.current_version
+    return {
+        "schema": SCHEMA,
+        "generated_at": _iso(now, tz),
+        "tenant": {"name": tenant.name, "slug": tenant.slug, "ars": tenant.ars},
+        "notice": {
+            "number": notice.number,
+            "title": current.title if current else None,
+            "category": notice.category.name,
+            "file_number": current.file_number if current else None,
+            "issuing_office": current.issuing_office if current else None,
+            "url": public_url,
+            "status": notice.status,
+            "phase": posting.phase(notice.status, notice.starts_at, notice.ends_at, now).value,
+            "contains_personal_data": notice.contains_personal_data,
+            "current_version": current.number if current else None,
+            "content_hash": current.content_hash if current else None,
+        },
+        "posting_window": {
+            "start": notice.posting_start.isoformat() if notice.posting_start else None,
+            "end": notice.posting_end.isoformat() if notice.posting_end else None,
+            "starts_at": _iso(notice.starts_at, tz),
+            "ends_at": _iso(notice.ends_at, tz),
+        },
+        "provided_at": _iso(notice.provided_at, tz),
+        "provided_on": notice.provided_on.isoformat() if notice.provided_on else None,
+        "withdrawal": (
+            {
+                "kind": notice.withdrawal_kind,
+                "at": _iso(notice.withdrawn_at, tz),
+                "by": _person(notice.withdrawn_by),
+                "reason": notice.withdrawal_reason,
+            }
+            if notice.withdrawn_at is not None
+            else None
+        ),
+        "channels": channels,
+        "displays": displays,
+        "effective": {
+            "hauptsatzung": tenant.hauptsatzung_ref or None,
+            "per_channel": {k: (v.isoformat() if v else None) for k, v in per_kind.items()},
+            "overall": overall.isoformat() if overall else None,
+        },
+        "hint": (
+            {
+                "required": True,
+                "posted_on": notice.hint_posted_on.isoformat() if notice.hint_posted_on else None,
+                "posted_by": _person(notice.hint_posted_by),
+                "note": notice.hint_note or None,
+            }
+            if notice.hint_required
+            else {"required": False}
+        ),
+        "responsible": {
+            "created_by": _person(notice.created_by),
+            "withdrawn_by": _person(notice.withdrawn_by),
+        },
+        "versions": [_version_record(v, tz) for v in notice.released_versions],
+    }

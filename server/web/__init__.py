@@ -1,0 +1,1 @@
+"""HTTP layer: blueprints turn requests into service calls and results into pages."""

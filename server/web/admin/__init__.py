@@ -1,0 +1,23 @@
+"""Staff area: ``/admin/<tenant>/…`` (roles per tenant) and ``/admin/system/…``.
+
+One module per page group; each registers its views on ``bp``.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import (  # noqa: E402,F401
+    alert_delivery,
+    alerts,
+    common,
+    dashboard,
+    display_ops,
+    displays,
+    feedback,
+    notices,
+    preview,
+    system,
+    tenant,
+    users,
+)

@@ -1,0 +1,210 @@
+"""Staff pages around displays: pairing by code (D6), provisioning tokens, outages with
+the staff decision (D2), and the live preview of a display from its current manifest."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from ...domain.errors import NotFound, ValidationFailed
+from ...extensions import db
+from ...models import OUTAGE_DECISION_LABELS, Display, DisplayGroup, Outage, ProvisioningToken
+from ...security import tenant_staff_required
+from ...services import alerts as alert_svc
+from ...services.displays import config as svc
+from ...services.displays import enrolment, reports
+from ...services.displays.manifest import manifest_for
+from ...services.displays.snapshot import snapshot_of
+from . import bp
+from .common import actor, add_nav, form_text, parse_int, request_now
+from .displays import base_url, store
+
+add_nav([("admin.display_outages", "Ausfälle von Anzeigen", ("admin",))])
+
+# Slides carry their own <style> and never scripts; the same policy as on the player.
+SLIDE_CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; script-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+)
+
+
+@bp.route("/<tenant>/anzeigen/koppeln", methods=["GET", "POST"])
+@tenant_staff_required("admin")
+def display_pair():
+    displays = svc.list_displays(db.session, g.tenant)
+    errors: dict[str, str] = {}
+    message = None
+    form = {"code": "", "display_id": request.args.get("anzeige", "")}
+    if request.method == "POST":
+        form = {"code": form_text("code").strip(), "display_id": request.form.get("display_id", "")}
+        display_id = parse_int(form["display_id"], "display_id", errors)
+        display = db.session.get(Display, display_id) if display_id else None
+        if display is None or display.tenant_id != g.tenant.id:
+            errors["display_id"] = "Bitte die Anzeige wählen, die dieses Gerät sein soll."
+        try:
+            if errors:
+                raise ValidationFailed("Bitte prüfen Sie die Angaben.", errors)
+            enrolment.pair(db.session, g.tenant, actor(), form["code"], display, request_now())
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, message = exc.field_errors, exc.message
+        else:
+            flash(
+                f"Das Gerät wird mit „{display.name}“ gekoppelt; es holt sich seinen Zugang "
+                "in wenigen Sekunden.",
+                "success",
+            )
+            return redirect(
+                url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display.id)
+            )
+    return render_template(
+        "admin/displays/pair.html",
+        tenant=g.tenant,
+        display_options=[(d.id, d.name) for d in displays],
+        form=form,
+        errors=errors,
+        message=message,
+    ), (422 if errors else 200)
+
+
+@bp.route("/<tenant>/anzeigen/schluessel", methods=["GET", "POST"])
+@tenant_staff_required("admin")
+def display_tokens():
+    errors: dict[str, str] = {}
+    message = None
+    created = None
+    if request.method == "POST":
+        max_uses = parse_int(request.form.get("max_uses"), "max_uses", errors)
+        group_id = parse_int(request.form.get("group_id"), "group_id", errors)
+        try:
+            if errors:
+                raise ValidationFailed("Bitte prüfen Sie die Angaben.", errors)
+            if group_id is not None:
+                group = db.session.get(DisplayGroup, group_id)
+                if group is None or group.tenant_id != g.tenant.id:
+                    raise ValidationFailed("Unbekannte Gruppe.", {"group_id": "Bitte wählen."})
+            _, created = enrolment.create_provisioning_token(
+                db.session,
+                g.tenant,
+                actor(),
+                form_text("name"),
+                request_now(),
+                group_id=group_id,
+                max_uses=max_uses,
+            )
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, message = exc.field_errors, exc.message
+    tokens = db.session.scalars(
+        select(ProvisioningToken)
+        .where(ProvisioningToken.tenant_id == g.tenant.id)
+        .order_by(ProvisioningToken.created_at.desc())
+    ).all()
+    groups = db.session.scalars(select(DisplayGroup).where(DisplayGroup.tenant_id == g.tenant.id))
+    return render_template(
+        "admin/displays/tokens.html",
+        tenant=g.tenant,
+        tokens=tokens,
+        created=created,  # shown once, never stored in plain
+        group_options=[(gr.id, gr.name) for gr in groups],
+        errors=errors,
+        message=message,
+        server_url=base_url(),
+    ), (422 if errors else 200)
+
+
+@bp.route("/<tenant>/anzeigen/schluessel/<int:token_id>/widerrufen", methods=["POST"])
+@tenant_staff_required("admin")
+def display_token_revoke(token_id: int):
+    enrolment.revoke_provisioning_token(db.session, g.tenant, actor(), token_id, request_now())
+    db.session.commit()
+    flash("Der Bereitstellungsschlüssel wurde widerrufen.", "success")
+    return redirect(url_for("admin.display_tokens", tenant=g.tenant.slug))
+
+
+@bp.route("/<tenant>/anzeigen/ausfaelle")
+@tenant_staff_required("admin")
+def display_outages():
+    rows = db.session.scalars(
+        select(Outage)
+        .join(Display)
+        .where(Display.tenant_id == g.tenant.id)
+        .order_by(Outage.decision.is_not(None), Outage.started_at.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "admin/displays/outages.html",
+        tenant=g.tenant,
+        rows=rows,
+        decision_options=list(OUTAGE_DECISION_LABELS.items()),
+        OUTAGE_DECISION_LABELS=OUTAGE_DECISION_LABELS,
+        errors={},
+        message=None,
+    )
+
+
+@bp.route("/<tenant>/anzeigen/ausfaelle/<int:outage_id>", methods=["POST"])
+@tenant_staff_required("admin")
+def display_outage_decide(outage_id: int):
+    outage = db.session.get(Outage, outage_id)
+    if outage is None or outage.display.tenant_id != g.tenant.id:
+        raise NotFound("Diesen Ausfall gibt es nicht.")
+    try:
+        reports.decide_outage(
+            db.session,
+            outage,
+            actor(),
+            request.form.get("decision", ""),
+            form_text("note"),
+            request_now(),
+        )
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message + " " + " ".join(exc.field_errors.values()), "error")
+        return redirect(url_for("admin.display_outages", tenant=g.tenant.slug)), 303
+    flash("Die Entscheidung zum Ausfall wurde gespeichert.", "success")
+    return redirect(url_for("admin.display_outages", tenant=g.tenant.slug))
+
+
+def _manifest(display: Display):
+    return manifest_for(
+        db.session,
+        snapshot_of(db.session, display),
+        request_now(),
+        store=store(),
+        base_url=base_url(),
+        policy=alert_svc.policy_from_config(current_app.config),
+    )
+
+
+@bp.route("/<tenant>/anzeigen/<int:display_id>/vorschau")
+@tenant_staff_required("admin")
+def display_preview(display_id: int):
+    display = svc.get_display(db.session, g.tenant, display_id)
+    now = request_now()
+    manifest = json.loads(_manifest(display).body(now))
+    return render_template(
+        "admin/displays/preview.html",
+        tenant=g.tenant,
+        display=display,
+        manifest=manifest,
+        now=now,
+    )
+
+
+@bp.route("/<tenant>/anzeigen/<int:display_id>/dateien/<digest>")
+@tenant_staff_required("admin")
+def display_file(display_id: int, digest: str):
+    display = svc.get_display(db.session, g.tenant, display_id)
+    media = _manifest(display).allows(digest)
+    path = store().path_for(digest) if media else None
+    if media is None or path is None or not path.is_file():
+        raise NotFound("Diese Datei gehört nicht zu dieser Anzeige.")
+    response = send_file(path, mimetype=media, etag=digest, max_age=3600)
+    response.headers["Content-Security-Policy"] = SLIDE_CSP
+    return response

@@ -1,0 +1,188 @@
+"""Tenant admins manage the people of their tenant: accounts, roles, activation and
+passwords. Changes to accounts shared with other tenants stay with system admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from ...domain.errors import ValidationFailed
+from ...extensions import db
+from ...models import ROLE_LABELS, ROLES, User
+from ...security import tenant_staff_required
+from ...services import people
+from . import bp
+from .common import actor, form_text, request_now
+
+ROLE_HINTS = {
+    "editor": "verfasst Bekanntmachungen und legt sie zur Freigabe vor",
+    "approver": "gibt Bekanntmachungen anderer frei, gibt zurück, zieht zurück",
+    "alerter": "löst Warnungen des Bevölkerungsschutzes aus",
+    "admin": "verwaltet Benutzer, Kategorien, Bekanntmachungsformen und Einstellungen",
+}
+
+
+def _role_options() -> list[tuple[str, str]]:
+    return [(r, f"{ROLE_LABELS[r]} – {ROLE_HINTS[r]}") for r in ROLES]
+
+
+def _roles_from_form() -> list[str]:
+    return [r for r in dict.fromkeys(request.form.getlist("roles")) if r]
+
+
+@bp.route("/<tenant>/benutzer/")
+@tenant_staff_required("admin")
+def users():
+    tenant = g.tenant
+    return render_template(
+        "admin/users/list.html", tenant=tenant, users=people.tenant_users(db.session, tenant)
+    )
+
+
+@bp.route("/<tenant>/benutzer/neu", methods=["GET", "POST"])
+@tenant_staff_required("admin")
+def user_new():
+    tenant = g.tenant
+    form: dict[str, Any] = {"name": "", "email": "", "roles": ["editor"]}
+    errors: dict[str, str] = {}
+    message = None
+    status = 200
+    if request.method == "POST":
+        form = {
+            "name": form_text("name").strip(),
+            "email": form_text("email").strip(),
+            "roles": _roles_from_form(),
+        }
+        password = request.form.get("password") or ""
+        repeat = request.form.get("password_repeat") or ""
+        try:
+            user = people.create_user(
+                db.session,
+                email=form["email"],
+                name=form["name"],
+                password=password,
+                now=request_now(),
+                actor=actor(),
+                tenant=tenant,
+                roles=form["roles"],
+                require_roles=True,
+            )
+            if password != repeat:
+                raise ValidationFailed(
+                    "Bitte prüfen Sie die Angaben zum Konto.",
+                    {"password_repeat": "Die beiden Eingaben stimmen nicht überein."},
+                )
+            user_id, name = user.id, user.name
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, message, status = exc.field_errors, exc.message, 422
+            if password != repeat and "password" not in errors:
+                errors["password_repeat"] = "Die beiden Eingaben stimmen nicht überein."
+        else:
+            flash(f"Das Konto für {name} wurde angelegt.", "success")
+            return redirect(url_for("admin.user_edit", tenant=tenant.slug, user_id=user_id))
+    return render_template(
+        "admin/users/new.html",
+        tenant=tenant,
+        form=form,
+        errors=errors,
+        message=message,
+        role_options=_role_options(),
+    ), status
+
+
+def _render_edit(
+    user: User,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    roles: list[str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    tenant = g.tenant
+    me = actor()
+    shared = bool(user.is_system_admin or user.tenant_ids() - {tenant.id})
+    return render_template(
+        "admin/users/edit.html",
+        tenant=tenant,
+        user=user,
+        roles=roles if roles is not None else sorted(user.roles_in(tenant.id)),
+        role_options=_role_options(),
+        errors=errors or {},
+        message=message,
+        managed_elsewhere=shared and not me.is_system_admin,
+        is_self=user.id == me.id,
+    ), status
+
+
+@bp.route("/<tenant>/benutzer/<int:user_id>")
+@tenant_staff_required("admin")
+def user_edit(user_id: int):
+    return _render_edit(people.get_user_in_tenant(db.session, g.tenant, user_id))
+
+
+@bp.route("/<tenant>/benutzer/<int:user_id>/rollen", methods=["POST"])
+@tenant_staff_required("admin")
+def user_roles(user_id: int):
+    tenant = g.tenant
+    user = people.get_user_in_tenant(db.session, tenant, user_id)
+    roles = _roles_from_form()
+    try:
+        if not roles:
+            raise ValidationFailed(
+                "Ein Konto braucht mindestens eine Rolle. Um den Zugang zu sperren, "
+                "deaktivieren Sie das Konto.",
+                {"roles": "Bitte mindestens eine Rolle wählen."},
+            )
+        people.set_roles(db.session, user, tenant, roles, request_now(), actor())
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        user = people.get_user_in_tenant(db.session, tenant, user_id)
+        return _render_edit(user, exc.field_errors, exc.message, roles=roles, status=422)
+    flash(f"Die Rollen von {user.name} wurden gespeichert.", "success")
+    return redirect(url_for("admin.user_edit", tenant=tenant.slug, user_id=user_id))
+
+
+@bp.route("/<tenant>/benutzer/<int:user_id>/aktiv", methods=["POST"])
+@tenant_staff_required("admin")
+def user_active(user_id: int):
+    tenant = g.tenant
+    user = people.get_user_in_tenant(db.session, tenant, user_id)
+    active = request.form.get("active") == "1"
+    people.set_active(db.session, user, tenant, active, request_now(), actor())
+    db.session.commit()
+    flash(
+        f"Das Konto von {user.name} ist wieder aktiv."
+        if active
+        else f"Das Konto von {user.name} wurde deaktiviert; es kann sich nicht mehr anmelden.",
+        "success",
+    )
+    return redirect(url_for("admin.user_edit", tenant=tenant.slug, user_id=user_id))
+
+
+@bp.route("/<tenant>/benutzer/<int:user_id>/passwort", methods=["POST"])
+@tenant_staff_required("admin")
+def user_password(user_id: int):
+    tenant = g.tenant
+    user = people.get_user_in_tenant(db.session, tenant, user_id)
+    password = request.form.get("password") or ""
+    repeat = request.form.get("password_repeat") or ""
+    try:
+        people.reset_password(db.session, user, tenant, password, request_now(), actor())
+        if password != repeat:
+            raise ValidationFailed(
+                "Das Passwort wurde nicht gesetzt.",
+                {"password_repeat": "Die beiden Eingaben stimmen nicht überein."},
+            )
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        user = people.get_user_in_tenant(db.session, tenant, user_id)
+        return _render_edit(user, exc.field_errors, exc.message, status=422)
+    flash(
+        f"Das neue Passwort für {user.name} ist gesetzt; laufende Sitzungen wurden beendet.",
+        "success",
+    )
+    return redirect(url_for("admin.user_edit", tenant=tenant.slug, user_id=user_id))

@@ -1,0 +1,248 @@
+"""Public warning endpoints: the control-centre API and the citizens' feeds (W16).
+
+* ``POST /api/v1/alerts`` — CAP 1.2 XML (``application/cap+xml``, ``application/xml``,
+  ``text/xml``) or its JSON equivalent (``application/json``), bearer token with the
+  ``alerts`` scope. Errors answer ``application/problem+json``.
+* ``GET /<tenant>/feeds/warnungen.atom`` and ``/<tenant>/feeds/warnungen.json`` — active
+  warnings for a tenant.
+* ``GET /warnungen/cap/<identifier>.xml`` — each message's CAP document, stable URL.
+* ``GET /<tenant>/warnungen`` — the citizens' page: active warnings in every language,
+  Entwarnungen of the last hours and the age of the NINA data.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+
+from feeds.warnings import SourceStatus, WarningEntry, build_warning_atom, build_warning_json
+
+from ..domain.alerts import SOURCE_LABELS, Source
+from ..domain.alerts.policy import WARNSTUFE_LABELS
+from ..domain.errors import PermissionDenied
+from ..domain.posting import utcnow
+from ..extensions import csrf, db
+from ..security import load_tenant
+from ..services import alerts as svc
+from ..services import public_warnings
+from ..services.alert_health import nina_status
+from ..sources.cap import (
+    MAX_CAP_BYTES,
+    CapError,
+    CapMalformed,
+    CapTooLarge,
+    alert_from_cap_json,
+    build_cap_xml,
+    parse_cap,
+    read_limited,
+)
+from .jsonbody import storable
+from .setup import problem
+
+bp = Blueprint("alerts_public", __name__)
+csrf.exempt(bp)
+
+XML_TYPES = {"application/cap+xml", "application/xml", "text/xml"}
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _cap_problem(exc: CapError) -> Any:
+    return problem(exc.status_code, "CAP-Meldung abgelehnt", exc.message)
+
+
+@bp.post("/api/v1/alerts")
+def post_alert() -> Any:
+    now = utcnow()
+    plain = _bearer()
+    if plain is None:
+        response, status = problem(
+            401,
+            "Anmeldung erforderlich",
+            "Bitte einen Zugangsschlüssel als „Authorization: Bearer …“ senden.",
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="aushang-alerts"'
+        return response, status
+    try:
+        token = svc.authenticate_token(db.session, plain, "alerts", now)
+    except PermissionDenied as exc:
+        db.session.commit()
+        return problem(403, "Keine Berechtigung", exc.message)
+    mimetype = request.mimetype
+    try:
+        if request.content_length is not None and request.content_length > MAX_CAP_BYTES:
+            raise CapTooLarge(MAX_CAP_BYTES)
+        raw = read_limited(request.stream, MAX_CAP_BYTES)
+        if mimetype in XML_TYPES:
+            alert = parse_cap(raw).alert
+            media_type = svc.CAP_MEDIA_TYPE
+        elif mimetype == "application/json":
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise CapMalformed("Kein gültiges JSON.") from None
+            if not storable(obj):
+                raise CapMalformed("Der Text enthält unzulässige Zeichen (NUL oder Surrogate).")
+            alert = alert_from_cap_json(obj)
+            media_type = svc.JSON_MEDIA_TYPE
+        else:
+            return problem(
+                415,
+                "Nicht unterstütztes Format",
+                "Erwartet wird application/cap+xml (CAP 1.2) oder application/json.",
+            )
+    except CapError as exc:
+        db.session.rollback()
+        return _cap_problem(exc)
+    policy = svc.policy_from_config(current_app.config)
+    outcome = svc.receive_from_api(
+        db.session, token=token, alert=alert, raw=raw, media_type=media_type, now=now, policy=policy
+    )
+    db.session.commit()
+    record = outcome.record
+    cap_url = url_for("alerts_public.cap_document", identifier=record.identifier, _external=True)
+    body = {
+        "id": record.id,
+        "identifier": record.identifier,
+        "msgType": record.msg_type,
+        "status": record.status,
+        "phase": record.phase,
+        "warnstufe": record.warnstufe,
+        "behaviour": record.behaviour,
+        "duplicate": outcome.duplicate,
+        "changes": [{"kind": c.kind.value, "key": c.key} for c in outcome.changes],
+        "targets": sorted(t.tenant.slug for t in record.targets),
+        "cap": cap_url,
+    }
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), mimetype="application/json"
+    )
+    response.status_code = 200 if outcome.duplicate else 201
+    response.headers["Location"] = cap_url
+    return response
+
+
+@bp.get("/warnungen/cap/<path:identifier>.xml")
+def cap_document(identifier: str) -> Response:
+    record = svc.find_document(db.session, identifier)
+    doc = record.document
+    assert doc is not None
+    if doc.media_type == svc.CAP_MEDIA_TYPE:
+        content = doc.content
+    else:  # NINA sends CAP as JSON; we offer the same message as CAP XML
+        content = build_cap_xml(svc.load_message(record))
+    response = Response(content, mimetype="application/cap+xml")
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+def _sources(tenant: Any, now: datetime) -> list[SourceStatus]:
+    status = nina_status(db.session, tenant, now, svc.policy_from_config(current_app.config))
+    age = status.age
+    return [
+        SourceStatus(
+            name="NINA",
+            text=status.public_text(tenant.timezone),
+            last_success=status.last_success_at,
+            age_seconds=int(age.total_seconds()) if age is not None else None,
+            stale=status.stale,
+        )
+    ]
+
+
+def _entries(tenant: Any, now: datetime) -> list[WarningEntry]:
+    entries = []
+    for item in svc.public_alerts(db.session, tenant, now):
+        info = item.alert.primary_info()
+        entries.append(
+            WarningEntry(
+                identifier=item.record.identifier,
+                headline=item.alert.headline,
+                description=(info.description or "") if info else "",
+                instruction=(info.instruction or "") if info else "",
+                sender_name=item.record.sender_name,
+                source_label=SOURCE_LABELS[Source(item.record.source)],
+                sent=item.record.sent,
+                expires=item.record.expires,
+                severity=item.record.severity,
+                warnstufe=item.presentation.warnstufe,
+                msg_type=item.record.msg_type,
+                status=item.record.status,
+                area_desc=", ".join(a.area_desc for a in info.areas) if info else "",
+                cap_url=url_for(
+                    "alerts_public.cap_document",
+                    identifier=item.record.identifier,
+                    _external=True,
+                ),
+                web=info.web if info else None,
+            )
+        )
+    return entries
+
+
+@bp.get("/<tenant>/feeds/warnungen.atom")
+def tenant_atom(tenant: str) -> Response:
+    t = load_tenant(tenant)
+    now = utcnow()
+    body = build_warning_atom(
+        feed_id=url_for("alerts_public.tenant_atom", tenant=t.slug, _external=True),
+        title=f"Warnungen – {t.name}",
+        self_url=url_for("alerts_public.tenant_atom", tenant=t.slug, _external=True),
+        updated=now,
+        entries=_entries(t, now),
+        sources=_sources(t, now),
+    )
+    response = Response(body, mimetype="application/atom+xml")
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response
+
+
+@bp.get("/<tenant>/feeds/warnungen.json")
+def tenant_json(tenant: str) -> Response:
+    t = load_tenant(tenant)
+    now = utcnow()
+    body = build_warning_json(
+        title=f"Warnungen – {t.name}",
+        self_url=url_for("alerts_public.tenant_json", tenant=t.slug, _external=True),
+        updated=now,
+        entries=_entries(t, now),
+        sources=_sources(t, now),
+    )
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "public, max-age=30"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/<tenant>/warnungen")
+def tenant_warnings(tenant: str) -> Response:
+    t = load_tenant(tenant)
+    g.tenant = t
+    now = utcnow()
+    status = nina_status(db.session, t, now, svc.policy_from_config(current_app.config))
+    response = current_app.make_response(
+        render_template(
+            "public/warnings.html",
+            tenant=t,
+            now=now,
+            warnings=public_warnings.active_warnings(db.session, t, now),
+            all_clears=public_warnings.recent_all_clears(db.session, t, now),
+            all_clear_hours=int(public_warnings.ALL_CLEARS_WITHIN.total_seconds() // 3600),
+            nina_text=status.public_text(t.timezone),
+            nina_stale=status.stale,
+            warnstufen=WARNSTUFE_LABELS,
+            language_name=public_warnings.language_name,
+            html_lang=public_warnings.html_lang,
+        )
+    )
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response

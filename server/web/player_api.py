@@ -1,0 +1,375 @@
+"""Player protocol v1 (contract/player-protocol-v1.schema.json): ``/api/player/v1/…``.
+
+Bearer tokens, no cookies, so CSRF does not apply. A long-poll holds its worker thread
+but no database connection: it waits on an Event of the change hub (server.notify),
+and an idle player's 304 is answered from memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from datetime import datetime
+from typing import Any, NoReturn
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_file
+from werkzeug.http import http_date
+
+from .. import notify
+from ..domain.errors import PermissionDenied, ValidationFailed
+from ..domain.posting import utcnow
+from ..extensions import csrf, db
+from ..models import Display
+from ..security import token_hash
+from ..services import alerts as alert_svc
+from ..services import audit
+from ..services.displays import enrolment, reports
+from ..services.displays.manifest import Manifest, isoz, manifest_for
+from ..services.displays.snapshot import DisplaySnapshot, tokens
+from ..services.files import BlobStore
+from .jsonbody import storable
+
+log = logging.getLogger("aushang.player_api")
+bp = Blueprint("player_api", __name__, url_prefix="/api/player/v1")
+
+MAX_WAIT_S = 60
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def now_() -> datetime:
+    clock = current_app.config.get("AUSHANG_CLOCK")
+    return clock() if clock is not None else utcnow()
+
+
+def _problem(status: int, title: str, detail: str, kind: str) -> Response:
+    response = jsonify(
+        {"type": f"urn:aushang:problem:{kind}", "title": title, "status": status, "detail": detail}
+    )
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+class _AuditThrottle:
+    """At most one audit row per client, reason and minute: a flood of forged requests
+    is logged, but cannot flood the hash-chained audit log."""
+
+    def __init__(self, every_s: float = 60.0) -> None:
+        self.every_s = every_s
+        self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: tuple[str, str]) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._last) > 10_000:
+                self._last.clear()
+            last = self._last.get(key)
+            if last is not None and now - last < self.every_s:
+                return False
+            self._last[key] = now
+            return True
+
+    def reset(self) -> None:
+        with self._lock:
+            self._last.clear()
+
+
+audit_throttle = _AuditThrottle()
+enrol_limiter_lock = threading.Lock()
+
+
+def reject(
+    reason: str, status: int = 401, display_id: int | None = None, **details: Any
+) -> NoReturn:
+    """Refuse a player request (D6): problem+json, a log line and an audit row."""
+    remote = request.remote_addr or "?"
+    log.warning(
+        "event=player_auth_rejected reason=%s status=%s remote=%s path=%s display=%s",
+        reason,
+        status,
+        remote,
+        request.path,
+        display_id,
+    )
+    if audit_throttle.allow((remote, reason)):
+        db.session.rollback()
+        tenant_id = None
+        if display_id is not None:
+            display = db.session.get(Display, display_id)
+            tenant_id = display.tenant_id if display else None
+        audit.record(
+            db.session,
+            now=now_(),
+            action="display.auth_rejected",
+            object_type="display",
+            object_id=display_id if display_id is not None else "-",
+            actor="player",
+            tenant_id=tenant_id,
+            details={"reason": reason, "remote_addr": remote, "path": request.path, **details},
+        )
+        db.session.commit()
+    if status == 403:
+        abort(_problem(403, "Nicht erlaubt", "Diese Anfrage gehört nicht zu diesem Gerät.", reason))
+    abort(
+        _problem(
+            401,
+            "Token ungültig oder widerrufen",
+            "Dieses Gerät ist nicht (mehr) gekoppelt.",
+            "token-revoked",
+        )
+    )
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def authenticate() -> tuple[DisplaySnapshot, str]:
+    token = _bearer()
+    if token is None:
+        reject("missing_token")
+    digest = token_hash(token)
+    snap = tokens.get(digest) or tokens.load(db.session, digest)
+    if snap is None:
+        reject("unknown_token")
+    return snap, digest
+
+
+def _json_body() -> Any:
+    data = request.get_json(silent=True)
+    if data is None or not storable(data):
+        abort(_problem(400, "Ungültige Anfrage", "Der Inhalt ist kein gültiges JSON.", "bad-json"))
+    return data
+
+
+def _store() -> BlobStore:
+    return BlobStore(current_app.config["AUSHANG_DATA_DIR"])
+
+
+def current_manifest(snap: DisplaySnapshot, now: datetime) -> Manifest:
+    return manifest_for(
+        db.session,
+        snap,
+        now,
+        store=_store(),
+        base_url=current_app.config["AUSHANG_BASE_URL"],
+        policy=alert_svc.policy_from_config(current_app.config),
+    )
+
+
+# --- enrolment -------------------------------------------------------------------------
+
+
+@bp.post("/enroll")
+def enroll():
+    from .auth import _IpLimiter
+
+    body = _json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("player_version"), str):
+        raise ValidationFailed("player_version fehlt.", {"player_version": "fehlt"})
+    hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
+    now = now_()
+    remote = request.remote_addr or "?"
+    with enrol_limiter_lock:
+        limiter = current_app.extensions.setdefault("aushang_enrol_limiter", _IpLimiter(30, 600))
+    too_many = _problem(429, "Zu viele Versuche", "Bitte später erneut versuchen.", "rate-limited")
+    prov = body.get("provisioning_token")
+    if prov is not None:
+        # A whole site may enrol behind one address (NAT): only failed tokens use up
+        # the budget, so guessing is limited but a rollout of hundreds is not.
+        if not limiter.allowed(remote):
+            abort(too_many)
+        if not isinstance(prov, str) or len(prov) < 8:
+            raise ValidationFailed("provisioning_token ungültig.", {"provisioning_token": "≥ 8"})
+        try:
+            issued = enrolment.enrol_with_provisioning(
+                db.session,
+                provisioning_token=prov,
+                player_version=body["player_version"],
+                hostname=hostname,
+                now=now,
+            )
+        except PermissionDenied as exc:
+            db.session.rollback()
+            limiter.hit(remote)
+            log.warning("event=provisioning_rejected remote=%s", remote)
+            reject("provisioning_rejected", 403, message=exc.message)
+        db.session.commit()
+        log.info("event=display_enrolled display=%s method=provisioning", issued.display.id)
+        return _token_answer(issued), 201
+    if not limiter.hit(remote):  # every pairing request creates a code: count each
+        abort(too_many)
+    pairing, secret = enrolment.start_pairing(
+        db.session,
+        player_version=body["player_version"],
+        hostname=hostname,
+        remote_addr=remote,
+        now=now,
+    )
+    answer = {
+        "status": "pending",
+        "pairing_code": pairing.code,
+        "claim_secret": secret,
+        "expires_at": isoz(pairing.expires_at),
+        "poll_after_s": enrolment.POLL_AFTER_S,
+    }
+    db.session.commit()
+    return jsonify(answer), 201
+
+
+def _token_answer(issued: enrolment.Issued) -> Response:
+    return jsonify(
+        {
+            "status": "paired",
+            "token": issued.token,
+            "display": {"id": str(issued.display.id), "name": issued.display.name},
+        }
+    )
+
+
+@bp.get("/enroll/<code>")
+def enroll_poll(code: str):
+    secret = _bearer()
+    if secret is None:
+        reject("missing_claim_secret")
+    try:
+        issued = enrolment.collect(db.session, code, secret, now_())
+    except enrolment.PairingGone as exc:
+        db.session.rollback()
+        if exc.status == 410:
+            abort(_problem(410, "Code abgelaufen", "Bitte einen neuen Code anfordern.", "expired"))
+        abort(_problem(404, "Unbekannter Code", "Bitte einen neuen Code anfordern.", "unknown"))
+    if issued is None:
+        return jsonify({"status": "pending", "poll_after_s": enrolment.POLL_AFTER_S}), 202
+    db.session.commit()
+    log.info("event=display_enrolled display=%s method=pairing", issued.display.id)
+    return _token_answer(issued), 200
+
+
+# --- content ---------------------------------------------------------------------------
+
+
+def _if_none_match() -> str | None:
+    raw = request.headers.get("If-None-Match")
+    if not raw:
+        return None
+    first = raw.split(",")[0].strip()
+    if first.startswith("W/"):
+        first = first[2:]
+    return first.strip('"') or None
+
+
+def _wait_seconds() -> int:
+    try:
+        return max(0, min(MAX_WAIT_S, int(request.args.get("wait", "0"))))
+    except ValueError:
+        return 0
+
+
+@bp.get("/manifest")
+def manifest():
+    snap, digest = authenticate()
+    if current_app.config.get("AUSHANG_NOTIFY_LISTENER", True):
+        notify.ensure_listener(db.engine, float(current_app.config["AUSHANG_NOTIFY_POLL_SECONDS"]))
+    known = _if_none_match()
+    deadline = time.monotonic() + _wait_seconds()
+    while True:
+        now = now_()
+        with notify.hub.subscribe((snap.tenant_scope, notify.ALERTS)) as waiter:
+            current = current_manifest(snap, now)
+            if known is None or current.etag != known:
+                response = Response(current.body(now), mimetype="application/json")
+                response.headers["ETag"] = f'"{current.etag}"'
+                return response
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                response = Response(status=304)
+                response.headers["ETag"] = f'"{current.etag}"'
+                return response
+            if current.expires_at is not None:
+                until = (current.expires_at - now).total_seconds()
+                remaining = min(remaining, max(until, 0.0) + 0.005)
+            db.session.close()  # hold no database connection while waiting
+            waiter.wait(remaining)
+        snap = tokens.get(digest) or tokens.load(db.session, digest)  # revoked meanwhile?
+        if snap is None:
+            reject("unknown_token")
+
+
+@bp.get("/assets/<sha256>")
+def asset(sha256: str):
+    snap, _ = authenticate()
+    media = current_manifest(snap, now_()).allows(sha256) if _SHA_RE.match(sha256) else None
+    path = _store().path_for(sha256) if media else None
+    if media is None or path is None or not path.is_file():
+        # Only files of this display's own manifest: another tenant's files do not exist here.
+        abort(
+            _problem(404, "Nicht gefunden", "Diese Datei gehört nicht zu dieser Anzeige.", "asset")
+        )
+    response = send_file(path, mimetype=media, etag=sha256, conditional=True, max_age=31536000)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+def _display(snap: DisplaySnapshot) -> Display:
+    display = db.session.get(Display, snap.id)
+    if display is None or not display.enrolled:
+        reject("unknown_token")
+    return display
+
+
+@bp.post("/heartbeat")
+def heartbeat():
+    snap, _ = authenticate()
+    body = _json_body()
+    now = now_()
+    reports.record_heartbeat(db.session, _display(snap), body, now)
+    db.session.commit()
+    return jsonify({"server_time": isoz(now)})
+
+
+@bp.post("/events")
+def events():
+    snap, _ = authenticate()
+    body = _json_body()
+    accepted = reports.record_events(db.session, _display(snap), body, now_())
+    db.session.commit()
+    return jsonify({"accepted": accepted})
+
+
+@bp.post("/alerts/<alert_id>/ack")
+def alert_ack(alert_id: str):
+    snap, _ = authenticate()
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ValidationFailed("Quittung unvollständig.", {})
+    if str(body.get("display_id")) != str(snap.id):
+        reject("foreign_display", 403, display_id=snap.id, claimed=str(body.get("display_id")))
+    number = reports.db_id(alert_id)
+    if number is None or str(body.get("alert_id")) != alert_id:
+        raise ValidationFailed("alert_id passt nicht zur Adresse.", {"alert_id": alert_id})
+    reports.record_ack(db.session, _display(snap), number, body, now_())
+    db.session.commit()
+    return jsonify({"alert_id": alert_id, "status": "recorded"})
+
+
+@bp.after_request
+def headers(response: Response) -> Response:
+    response.headers.setdefault("Date", http_date(now_()))
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    csrf.exempt(bp)
+    app.register_blueprint(bp)

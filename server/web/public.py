@@ -1,0 +1,491 @@
+"""The public site of each tenant under ``/<tenant>/`` (L4–L10, L15, L19).
+
+Readable without login, scripts or foreign hosts. Stable URLs: a published notice
+never becomes 404 (L7); only personal data leaves after its period with 410 (L15).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from sqlalchemy import select
+
+from ..domain import posting
+from ..extensions import db
+from ..models import Attachment, Category, Feedback, Notice, NoticeVersion, Tenant
+from ..security import load_tenant, tenant_staff_required
+from ..services import evidence, listing, printing
+from ..services import notices as svc
+from .auth import _IpLimiter
+from .clock import blob_store, request_now
+from .forms import parse_date
+
+log = logging.getLogger("aushang.public")
+
+bp = Blueprint("public", __name__)
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+FEEDBACK_TOPICS = {
+    "barrierefreiheit": "Barrierefreiheit",
+    "inhalt": "Inhalt einer Bekanntmachung",
+    "sonstiges": "Sonstiges",
+}
+feedback_limiter = _IpLimiter(limit=10, window_s=600.0)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _tenant(slug: str) -> Tenant:
+    tenant = load_tenant(slug)
+    g.tenant = tenant
+    return tenant
+
+
+def _category(tenant: Tenant, slug: str | None) -> Category | None:
+    if not slug:
+        return None
+    for c in tenant.categories:
+        if c.slug == slug:
+            return c
+    abort(404, "Diese Kategorie gibt es nicht.")
+
+
+def _noindex(response: Response) -> Response:
+    response.headers["X-Robots-Tag"] = "noindex, noarchive"
+    return response
+
+
+def _gone(tenant: Tenant) -> Response:
+    response = Response(
+        render_template("public/gone.html", tenant=tenant, noindex=True), status=410
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return _noindex(response)
+
+
+def _load_notice(tenant: Tenant, number: str) -> Notice:
+    notice = db.session.scalar(
+        select(Notice).where(Notice.tenant_id == tenant.id, Notice.number == number)
+    )
+    if notice is None:
+        abort(404, "Diese Bekanntmachung gibt es nicht.")
+    return notice
+
+
+def _visible(notice: Notice, now: datetime) -> bool | None:
+    """True: show; False: gone (410, personal data); None: never public (404)."""
+    if notice.current_version_id is None or notice.provided_at is None:
+        return None
+    if now < notice.provided_at:
+        return None
+    return svc.is_public(notice, now)
+
+
+def public_url(tenant: Tenant, number: str, version: int | None = None) -> str:
+    base = current_app.config.get("AUSHANG_BASE_URL", "").rstrip("/")
+    return base + listing.notice_path(tenant.slug, number, version)
+
+
+def notice_context(
+    notice: Notice,
+    version: NoticeVersion,
+    now: datetime,
+    *,
+    preview: bool = False,
+    file_url: Callable[[Attachment], str] | None = None,
+) -> dict[str, Any]:
+    """Everything ``public/_notice.html`` needs; shared by the public page and the
+    staff preview so that the preview is exactly the public page."""
+    tenant = notice.tenant
+
+    def public_file_url(a: Attachment) -> str:
+        return url_for(
+            "public.attachment", tenant=tenant.slug, sha256=a.sha256, filename=a.filename
+        )
+
+    def version_url(number: int) -> str:
+        return url_for(
+            "public.notice_version", tenant=tenant.slug, number=notice.number, version=number
+        )
+
+    per_kind, overall = evidence.effective(notice)
+    released = notice.released_versions
+    newer = [v for v in released if v.number > version.number]
+    return {
+        "tenant": tenant,
+        "notice": notice,
+        "version": version,
+        "phase": svc.notice_phase(notice, now),
+        "Phase": posting.Phase,
+        "released_versions": released,
+        "is_current": notice.current_version_id == version.id,
+        "newer_version": newer[-1] if newer else None,
+        "binding_channels": notice.category.binding_channels,
+        "effective_per_kind": per_kind,
+        "effective_overall": overall,
+        "preview": preview,
+        "pdf": None,
+        "noindex": preview or notice.contains_personal_data,
+        "file_url": file_url or public_file_url,
+        "version_url": version_url,
+    }
+
+
+# --- index and archive ---------------------------------------------------------------
+
+
+@bp.route("/<tenant>/")
+def index(tenant: str):
+    t = _tenant(tenant)
+    now = request_now()
+    category = _category(t, request.args.get("kategorie"))
+    notices = listing.in_aushang(db.session, t, now, category)
+    groups: dict[int, list[Notice]] = {}
+    for n in notices:
+        groups.setdefault(n.category_id, []).append(n)
+    counts: dict[int, int] = {}
+    if category is not None:
+        for n in listing.in_aushang(db.session, t, now):
+            counts[n.category_id] = counts.get(n.category_id, 0) + 1
+    else:
+        counts = {cid: len(items) for cid, items in groups.items()}
+    ordered = [(c, groups[c.id]) for c in t.categories if c.id in groups]
+    return render_template(
+        "public/index.html",
+        tenant=t,
+        now=now,
+        groups=ordered,
+        total=len(notices),
+        category=category,
+        counts=counts,
+    )
+
+
+@bp.route("/<tenant>/archiv")
+def archive(tenant: str):
+    t = _tenant(tenant)
+    now = request_now()
+    errors: dict[str, str] = {}
+    query = (request.args.get("q") or "").strip()[:200]
+    cat_slug = request.args.get("kategorie") or ""
+    category = None
+    if cat_slug:
+        category = next((c for c in t.categories if c.slug == cat_slug), None)
+        if category is None:
+            errors["kategorie"] = "Diese Kategorie gibt es nicht."
+    date_from = parse_date(request.args.get("von"), "von", errors)
+    date_to = parse_date(request.args.get("bis"), "bis", errors)
+    if date_from and date_to and date_to < date_from:
+        errors["bis"] = "Das Enddatum liegt vor dem Anfangsdatum."
+    try:
+        page_no = int(request.args.get("seite") or 1)
+    except ValueError:
+        page_no = 1
+    page = None
+    if not errors:
+        page = listing.search_archive(
+            db.session,
+            t,
+            now,
+            query=query,
+            category=category,
+            provided_from=date_from,
+            provided_to=date_to,
+            page=page_no,
+        )
+    # A date input may only carry an ISO date (HTML): a parsed date is shown as one, an
+    # unparseable entry goes back as text, so the person sees what to correct.
+    args = {"q": query, "kategorie": cat_slug,
+            "von": date_from.isoformat() if date_from else request.args.get("von") or "",
+            "bis": date_to.isoformat() if date_to else request.args.get("bis") or ""}  # fmt: skip
+    return render_template(
+        "public/archive.html",
+        tenant=t,
+        now=now,
+        page=page,
+        errors=errors,
+        args=args,
+        filter_args={k: v for k, v in args.items() if v},
+        text_dates={k for k, d in (("von", date_from), ("bis", date_to)) if args[k] and not d},
+        phase_of=lambda n: svc.notice_phase(n, now),
+    ), (400 if errors else 200)
+
+
+# --- notice pages ----------------------------------------------------------------------
+
+
+def _attach_pdf(ctx: dict[str, Any], notice: Notice, version: NoticeVersion) -> None:
+    try:
+        sha, size = printing.ensure_version_pdf(
+            db.session,
+            blob_store(),
+            notice,
+            version,
+            public_url=public_url(notice.tenant, notice.number, version.number),
+        )
+        db.session.commit()
+        ctx["pdf"] = {"sha256": sha, "size": size}
+    except Exception:  # the page must not fail because the print version does
+        db.session.rollback()
+        log.exception("pdf unavailable notice=%s version=%s", notice.id, version.number)
+
+
+def _render_notice(t: Tenant, notice: Notice, version: NoticeVersion, now: datetime) -> Any:
+    ctx = notice_context(notice, version, now)
+    _attach_pdf(ctx, notice, version)
+    response = Response(render_template("public/notice.html", **ctx))
+    if ctx["noindex"]:
+        _noindex(response)
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<tenant>/bekanntmachungen/<number>")
+def notice(tenant: str, number: str):
+    t = _tenant(tenant)
+    now = request_now()
+    n = _load_notice(t, number)
+    visible = _visible(n, now)
+    if visible is None:
+        abort(404, "Diese Bekanntmachung gibt es nicht.")
+    if not visible:
+        return _gone(t)
+    assert n.current_version is not None
+    return _render_notice(t, n, n.current_version, now)
+
+
+def _released_version(n: Notice, number: int) -> NoticeVersion:
+    version = next((v for v in n.released_versions if v.number == number), None)
+    if version is None:
+        abort(404, "Diese Fassung gibt es nicht.")
+    return version
+
+
+@bp.route("/<tenant>/bekanntmachungen/<number>/v<int:version>")
+def notice_version(tenant: str, number: str, version: int):
+    t = _tenant(tenant)
+    now = request_now()
+    n = _load_notice(t, number)
+    visible = _visible(n, now)
+    if visible is None:
+        abort(404, "Diese Bekanntmachung gibt es nicht.")
+    if not visible:
+        return _gone(t)
+    return _render_notice(t, n, _released_version(n, version), now)
+
+
+@bp.route("/<tenant>/bekanntmachungen/<number>/v<int:version>.pdf")
+def notice_pdf(tenant: str, number: str, version: int):
+    t = _tenant(tenant)
+    now = request_now()
+    n = _load_notice(t, number)
+    visible = _visible(n, now)
+    if visible is None:
+        abort(404, "Diese Bekanntmachung gibt es nicht.")
+    if not visible:
+        return _gone(t)
+    v = _released_version(n, version)
+    store = blob_store()
+    try:
+        sha, _size = printing.ensure_version_pdf(
+            db.session, store, n, v, public_url=public_url(t, n.number, v.number)
+        )
+        db.session.commit()
+    except printing.PrintUnavailable:
+        db.session.rollback()
+        abort(404, "Die Druckfassung ist derzeit nicht verfügbar.")
+    return _send_blob(
+        store, sha, "application/pdf", f"bekanntmachung-{n.number}-v{v.number}.pdf", n
+    )
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def _send_blob(
+    store, sha256: str, media_type: str, filename: str, notice: Notice, *, uploaded: bool = False
+) -> Any:
+    path = store.path_for(sha256)
+    if not path.is_file():
+        log.error("blob missing sha256=%s", sha256)
+        abort(404, "Die Datei ist derzeit nicht verfügbar.")
+    response = send_file(
+        path,
+        mimetype=media_type,
+        as_attachment=uploaded,
+        download_name=filename,
+        etag=sha256,
+        conditional=True,
+        max_age=None,
+    )
+    if uploaded:
+        # Someone else's bytes (a PDF may also be valid HTML): a download of the sniffed
+        # type (nosniff comes from setup), and if a browser rendered it anyway, a
+        # sandbox without scripts, forms or same-origin access.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    if notice.contains_personal_data:
+        # Personal data must disappear after its period (L15): no caches, no index.
+        response.headers["Cache-Control"] = "private, no-store"
+        _noindex(response)
+    else:
+        # The URL names the content's hash: the bytes behind it can never change.
+        response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
+@bp.route("/<tenant>/dateien/<sha256>/<filename>")
+def attachment(tenant: str, sha256: str, filename: str):
+    """An attachment of a publicly visible released version of THIS tenant."""
+    t = _tenant(tenant)
+    now = request_now()
+    if not SHA256_RE.match(sha256):
+        abort(404)
+    rows = db.session.execute(
+        select(Attachment, Notice)
+        .join(NoticeVersion, NoticeVersion.id == Attachment.version_id)
+        .join(Notice, Notice.id == NoticeVersion.notice_id)
+        .where(
+            Notice.tenant_id == t.id,
+            Attachment.sha256 == sha256,
+            Attachment.filename == filename,
+            NoticeVersion.status == "released",
+        )
+    ).all()
+    visible = [(a, n) for a, n in rows if _visible(n, now)]
+    if not visible:
+        if any(_visible(n, now) is False for _a, n in rows):
+            return _gone(t)
+        abort(404, "Diese Datei gibt es nicht.")
+    # Prefer a notice without personal data: then the file may be cached.
+    visible.sort(key=lambda an: an[1].contains_personal_data)
+    att, n = visible[0]
+    return _send_blob(blob_store(), sha256, att.media_type, att.filename, n, uploaded=True)
+
+
+# --- Aushangvermerk (staff only) -------------------------------------------------------
+
+
+def _vermerk(number: str) -> dict[str, Any]:
+    t = g.tenant
+    now = request_now()
+    n = _load_notice(t, number)
+    if n.current_version is None:
+        abort(404, "Für nie freigegebene Bekanntmachungen gibt es keinen Aushangvermerk.")
+    return evidence.build_aushangvermerk(
+        n,
+        now,
+        public_url=public_url(t, n.number),
+        extra_channels=current_app.extensions.get("aushang_evidence_channels", ()),
+    )
+
+
+@bp.route("/<tenant>/bekanntmachungen/<number>/aushangvermerk.json")
+@tenant_staff_required()
+def aushangvermerk_json(number: str):
+    record = _vermerk(number)
+    body = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="aushangvermerk-{number}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<tenant>/bekanntmachungen/<number>/aushangvermerk.pdf")
+@tenant_staff_required()
+def aushangvermerk_pdf(number: str):
+    record = _vermerk(number)
+    response = Response(printing.aushangvermerk_pdf(record), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="aushangvermerk-{number}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- accessibility and feedback (L19) ----------------------------------------------------
+
+
+@bp.route("/<tenant>/barrierefreiheit")
+def accessibility(tenant: str):
+    t = _tenant(tenant)
+    return render_template("public/accessibility.html", tenant=t)
+
+
+def _clean_page_url(raw: str) -> str:
+    """Only paths of this site are kept (the form is prefilled from a link)."""
+    raw = raw.strip()[:500]
+    return raw if raw.startswith("/") and not raw.startswith("//") else ""
+
+
+@bp.route("/<tenant>/rueckmeldung", methods=["GET", "POST"])
+def feedback(tenant: str):
+    t = _tenant(tenant)
+    errors: dict[str, str] = {}
+    form = {
+        "topic": request.args.get("thema") or "barrierefreiheit",
+        "name": "",
+        "email": "",
+        "page_url": _clean_page_url(request.args.get("seite") or ""),
+        "message": "",
+    }
+    status = 200
+    if request.method == "POST":
+        form = {k: (request.form.get(k) or "").strip() for k in form}
+        form["page_url"] = _clean_page_url(form["page_url"])
+        if request.form.get("website"):  # honeypot, invisible to people
+            return redirect(url_for("public.feedback", tenant=t.slug, gesendet=1))
+        if form["topic"] not in FEEDBACK_TOPICS:
+            errors["topic"] = "Bitte ein Thema auswählen."
+        if not form["message"]:
+            errors["message"] = "Bitte geben Sie eine Nachricht ein."
+        elif len(form["message"]) > 5000:
+            errors["message"] = "Die Nachricht ist zu lang (höchstens 5000 Zeichen)."
+        if len(form["name"]) > 200:
+            errors["name"] = "Höchstens 200 Zeichen."
+        if form["email"] and (
+            len(form["email"]) > 200 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", form["email"])
+        ):
+            errors["email"] = "Bitte eine gültige E-Mail-Adresse angeben oder das Feld leeren."
+        if not errors and not feedback_limiter.hit(request.remote_addr or "?"):
+            abort(429, "Zu viele Nachrichten in kurzer Zeit. Bitte später erneut versuchen.")
+        if not errors:
+            db.session.add(
+                Feedback(
+                    tenant_id=t.id,
+                    created_at=request_now(),
+                    topic=form["topic"],
+                    name=form["name"],
+                    email=form["email"],
+                    page_url=form["page_url"],
+                    message=form["message"],
+                )
+            )
+            db.session.commit()
+            log.info("feedback tenant=%s topic=%s", t.slug, form["topic"])
+            return redirect(url_for("public.feedback", tenant=t.slug, gesendet=1))
+        status = 422
+    return render_template(
+        "public/feedback.html",
+        tenant=t,
+        form=form,
+        errors=errors,
+        topics=FEEDBACK_TOPICS,
+        sent=request.args.get("gesendet") == "1",
+    ), status
