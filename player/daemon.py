@@ -594,7 +594,7 @@ class Player:
                 (alert_id, dict(entry))
                 for alert_id, entry in self._acks.items()
                 if entry["confirmed"] == "none"
-                or (entry.get("shown_at") and entry["confirmed"] != "shown")
+                or (entry.get("shown_at") and entry["confirmed"] == "delivered")
             ]
         for alert_id, entry in pending:
             body = {
@@ -605,6 +605,18 @@ class Player:
             }
             try:
                 self.client.ack(alert_id, body)
+            except Unauthorized:
+                return  # the next manifest request handles a revoked token
+            except Rejected as exc:
+                # The server will never take this one (it no longer knows the warning, or
+                # it was never meant for this display): asking again every pass only
+                # loads the server. The warning itself stays as the manifest says.
+                log.warning(_kv(event="ack_rejected", alert=alert_id, error=exc))
+                with self._lock:
+                    if alert_id in self._acks:
+                        self._acks[alert_id]["confirmed"] = "rejected"
+                        self._persist_acks()
+                continue
             except ServerError as exc:
                 log.debug(_kv(event="ack_deferred", alert=alert_id, error=exc))
                 return

@@ -128,7 +128,6 @@ def _reset_process_state(app) -> None:
     """In-memory state that outlives a request: limiters and caches. Production keeps
     it for the life of a process; every test starts without it, like its database."""
     from server.services.displays.manifest import reset_caches
-    from server.services.displays.snapshot import tokens
     from server.web.auth import ip_limiter
     from server.web.player_api import audit_throttle
     from server.web.public import feedback_limiter
@@ -136,8 +135,7 @@ def _reset_process_state(app) -> None:
     ip_limiter.reset()
     feedback_limiter.reset()
     audit_throttle.reset()
-    reset_caches()
-    tokens.clear()
+    reset_caches(app)
     app.extensions.pop("aushang_enrol_limiter", None)
 
 

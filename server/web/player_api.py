@@ -26,8 +26,8 @@ from ..security import token_hash
 from ..services import alerts as alert_svc
 from ..services import audit
 from ..services.displays import enrolment, reports
-from ..services.displays.manifest import Manifest, isoz, manifest_for
-from ..services.displays.snapshot import DisplaySnapshot, tokens
+from ..services.displays.manifest import Manifest, caches, isoz, manifest_for
+from ..services.displays.snapshot import DisplaySnapshot
 from ..services.files import BlobStore
 from .jsonbody import storable
 
@@ -136,6 +136,7 @@ def authenticate() -> tuple[DisplaySnapshot, str]:
     if token is None:
         reject("missing_token")
     digest = token_hash(token)
+    tokens = caches().tokens
     snap = tokens.get(digest) or tokens.load(db.session, digest)
     if snap is None:
         reject("unknown_token")
@@ -298,6 +299,7 @@ def manifest():
                 remaining = min(remaining, max(until, 0.0) + 0.005)
             db.session.close()  # hold no database connection while waiting
             waiter.wait(remaining)
+        tokens = caches().tokens
         snap = tokens.get(digest) or tokens.load(db.session, digest)  # revoked meanwhile?
         if snap is None:
             reject("unknown_token")

@@ -131,6 +131,8 @@ class FakeClient:
         self.heartbeats: list[dict[str, Any]] = []
         self.event_batches: list[dict[str, Any]] = []
         self.acks: list[dict[str, Any]] = []
+        self.ack_requests = 0
+        self.unknown_alerts: set[str] = set()  # acks answered 404, as for a foreign alert
         self.enrolls: list[dict[str, Any]] = []
         self.valid_tokens = {"tok-" + "x" * 40}
         self.paired = False
@@ -228,6 +230,9 @@ class FakeClient:
 
     def ack(self, alert_id: str, body: dict[str, Any]) -> dict[str, Any]:
         self._check()
+        self.ack_requests += 1
+        if alert_id in self.unknown_alerts:
+            raise NotFound("HTTP 404", 404)
         self.acks.append(body)
         return {"alert_id": alert_id, "status": "recorded"}
 

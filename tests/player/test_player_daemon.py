@@ -292,6 +292,22 @@ def test_ack_is_resent_when_the_server_was_away(world):
     assert world.client.acks[-1]["shown_at"] is not None
 
 
+def test_ack_the_server_refuses_is_not_asked_again_every_pass(world, caplog):
+    _content(world)
+    player = world.enrolled_player()
+    _run(player, 1)
+    world.client.unknown_alerts.add("a1")
+    world.client.publish(warnings=[warning()])
+    player.run_once()
+    player.on_alert_shown("a1")
+    asked = world.client.ack_requests
+    assert asked >= 1 and "ack_rejected" in caplog.text
+    _run(player, 5)
+    assert world.client.ack_requests == asked
+    # The warning is still shown: the manifest decides that, not the acknowledgement.
+    assert [w["id"] for w in world.kiosk.view["warnings"]] == ["a1"]
+
+
 def test_exercise_label_and_entwarnung_until(world):
     _content(world)
     player = world.enrolled_player()

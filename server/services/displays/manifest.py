@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -31,7 +32,7 @@ from ...domain.playlist import PlaylistEntry, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
 from . import slides as slide_svc
-from .snapshot import DisplaySnapshot
+from .snapshot import DisplaySnapshot, TokenCache
 from .warnings import build_warnings
 
 # Items whose window opens within this horizon are sent ahead, so a player shows them
@@ -107,7 +108,26 @@ class PartCache:
             self._parts.clear()
 
 
-parts = PartCache()
+@dataclass
+class DisplayCaches:
+    """What the player API keeps in memory between requests: built parts, whole
+    manifests per display, and token snapshots. One set per application, not per
+    process: two applications in one process (a test server beside the test suite's,
+    or two tenants' staging apps) have different databases with the same ids."""
+
+    parts: PartCache = field(default_factory=PartCache)
+    envelopes: dict[int, tuple[int, int, str, Manifest]] = field(default_factory=dict)
+    tokens: TokenCache = field(default_factory=TokenCache)
+
+
+_CACHES = "aushang_display_caches"
+
+
+def caches(app: Flask | None = None) -> DisplayCaches:
+    """The application's caches (the current one's by default), created on first use."""
+    extensions = (app or current_app).extensions
+    found = extensions.get(_CACHES)
+    return found if found is not None else extensions.setdefault(_CACHES, DisplayCaches())
 
 
 def scope_revisions(session: Session, scopes: tuple[str, ...]) -> int:
@@ -274,9 +294,6 @@ class Manifest:
         return self.items.blobs.get(sha256) or self.warnings.blobs.get(sha256)
 
 
-_envelopes: dict[int, tuple[int, int, str, Manifest]] = {}
-
-
 def manifest_for(
     session: Session,
     snap: DisplaySnapshot,
@@ -286,19 +303,21 @@ def manifest_for(
     base_url: str,
     policy: Any,
 ) -> Manifest:
-    items = parts.get(
+    cache = caches()
+    items = cache.parts.get(
         ("items", snap.content_key),
         (snap.tenant_scope,),
         now,
         lambda: build_items(session, snap, now, store, base_url),
     )
-    warnings = parts.get(
+    warnings = cache.parts.get(
         ("warnings", snap.warning_key),
         (notify.ALERTS,),
         now,
         lambda: build_warnings(session, snap, now, store, policy),
     )
-    cached = _envelopes.get(snap.id)
+    envelopes = cache.envelopes
+    cached = envelopes.get(snap.id)
     if cached and cached[0] == id(items) and cached[1] == id(warnings) and cached[2] == snap.name:
         return cached[3]
     revision = items.revision + warnings.revision
@@ -314,13 +333,16 @@ def manifest_for(
         f'"warnings":{warnings.fragment},{items.fragment}}}'
     )
     manifest = Manifest(etag=etag, head=head, items=items, warnings=warnings)
-    if len(_envelopes) > 100_000:
-        _envelopes.clear()
-    _envelopes[snap.id] = (id(items), id(warnings), snap.name, manifest)
+    if len(envelopes) > 100_000:
+        envelopes.clear()
+    envelopes[snap.id] = (id(items), id(warnings), snap.name, manifest)
     return manifest
 
 
-def reset_caches() -> None:
-    """Forget every built part (tests; the hub makes this unnecessary in production)."""
-    parts.clear()
-    _envelopes.clear()
+def reset_caches(app: Flask | None = None) -> None:
+    """Forget the current application's built parts, manifests and token snapshots
+    (tests; the hub makes this unnecessary in production)."""
+    cache = caches(app)
+    cache.parts.clear()
+    cache.envelopes.clear()
+    cache.tokens.clear()

@@ -152,6 +152,3 @@ class TokenCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-
-tokens = TokenCache()

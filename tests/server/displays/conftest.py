@@ -13,7 +13,6 @@ import pytest
 from server.models import Display, Notice, Tenant, User
 from server.services.displays import enrolment
 from server.services.displays.manifest import reset_caches
-from server.services.displays.snapshot import tokens
 from server.web.player_api import audit_throttle
 
 SCHEMA = json.loads(
@@ -34,12 +33,10 @@ def validate(name: str, value) -> None:
 @pytest.fixture(autouse=True)
 def fresh_caches(app):
     app.config["AUSHANG_NOTIFY_LISTENER"] = False
-    reset_caches()
-    tokens.clear()
+    reset_caches(app)
     audit_throttle.reset()
     yield
-    reset_caches()
-    tokens.clear()
+    reset_caches(app)
 
 
 @pytest.fixture(autouse=True)

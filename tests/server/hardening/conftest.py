@@ -10,7 +10,6 @@ import pytest
 from server.models import Display, Notice, Tenant
 from server.services import alerts as alert_svc
 from server.services.displays.manifest import reset_caches
-from server.services.displays.snapshot import tokens
 from server.web.player_api import audit_throttle
 
 from ..displays.conftest import enrolled_display
@@ -21,12 +20,10 @@ API = "/api/player/v1/"
 @pytest.fixture(autouse=True)
 def fresh_caches(app):
     app.config["AUSHANG_NOTIFY_LISTENER"] = False
-    reset_caches()
-    tokens.clear()
+    reset_caches(app)
     audit_throttle.reset()
     yield
-    reset_caches()
-    tokens.clear()
+    reset_caches(app)
 
 
 @dataclass

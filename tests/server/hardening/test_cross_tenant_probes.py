@@ -14,7 +14,7 @@ from server.extensions import db
 from server.models import AlertDelivery, AlertRecord, AuditEntry, Display, Heartbeat, PlayEvent
 from server.services import audit
 from server.services.displays import enrolment
-from server.services.displays.snapshot import tokens
+from server.services.displays.manifest import caches
 
 from .conftest import API
 
@@ -191,7 +191,7 @@ def test_tokens_of_the_wrong_kind_or_revoked(client, two, session, now, factory)
     admin = factory.user(two.b.tenant, "admin", email="admin@b.example")
     enrolment.revoke_display(session, two.b.display, admin, now)
     session.commit()
-    tokens.clear()
+    caches().tokens.clear()
     for method, path, body in (
         ("get", "manifest", None),
         ("post", "heartbeat", {"player_version": "x"}),
