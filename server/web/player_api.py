@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_file
+from sqlalchemy.exc import IntegrityError
 from werkzeug.http import http_date
 
 from .. import notify
@@ -335,7 +336,9 @@ def heartbeat():
     snap, _ = authenticate()
     body = _json_body()
     now = now_()
-    reports.record_heartbeat(db.session, _display(snap), body, now)
+    if not reports.record_heartbeat(db.session, snap.id, body, now):
+        db.session.rollback()
+        reject("unknown_token")
     db.session.commit()
     return jsonify({"server_time": isoz(now)})
 
@@ -360,8 +363,12 @@ def alert_ack(alert_id: str):
     number = reports.db_id(alert_id)
     if number is None or str(body.get("alert_id")) != alert_id:
         raise ValidationFailed("alert_id passt nicht zur Adresse.", {"alert_id": alert_id})
-    reports.record_ack(db.session, _display(snap), number, body, now_())
-    db.session.commit()
+    try:
+        reports.record_ack(db.session, snap, number, body, now_())
+        db.session.commit()
+    except IntegrityError:  # the display was deleted a moment ago
+        db.session.rollback()
+        reject("unknown_token")
     return jsonify({"alert_id": alert_id, "status": "recorded"})
 
 

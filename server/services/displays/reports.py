@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ...domain.ars import nina_dashboard_key
@@ -24,6 +24,7 @@ from ...models import (
     PlayEvent,
 )
 from .. import audit
+from .snapshot import DisplaySnapshot
 
 _UUID_RE = re.compile(r"^[0-9a-f-]{36}$")
 _CODE_RE = re.compile(r"^[a-z0-9_]+$")
@@ -70,34 +71,49 @@ def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
-def record_heartbeat(session: Session, display: Display, body: Any, now: datetime) -> Heartbeat:
+def record_heartbeat(session: Session, display_id: int, body: Any, now: datetime) -> bool:
+    """Store one heartbeat and the display's latest status: one UPDATE and one INSERT
+    (2,000 players send 30 a second). False if the display is not enrolled (any more)."""
     if not isinstance(body, dict) or not isinstance(body.get("player_version"), str):
         raise ValidationFailed("Herzschlag unvollständig.", {"player_version": "fehlt"})
     sent_at = parse_utc(body["sent_at"], "sent_at") if "sent_at" in body else None
     screen = body.get("screen") if isinstance(body.get("screen"), dict) else None
     error = body.get("last_error") if isinstance(body.get("last_error"), dict) else None
-    beat = Heartbeat(
-        display_id=display.id,
-        received_at=now,
-        sent_at=sent_at,
-        player_version=body["player_version"][:50],
-        uptime_s=_num(body.get("uptime_s")),
-        clock_skew_s=_num(body.get("clock_skew_s")),
-        current_item=_text(body.get("current_item"), 100),
-        manifest_etag=_text(body.get("manifest_etag"), 200),
-        payload=json.dumps(body, sort_keys=True, ensure_ascii=False)[:20000],
+    latest = {
+        "player_version": body["player_version"][:50],
+        "uptime_s": _num(body.get("uptime_s")),
+        "clock_skew_s": _num(body.get("clock_skew_s")),
+        "current_item": _text(body.get("current_item"), 100),
+        "manifest_etag": _text(body.get("manifest_etag"), 200),
+    }
+    updated = session.execute(
+        update(Display)
+        .where(
+            Display.id == display_id,
+            Display.token_hash.is_not(None),
+            Display.revoked_at.is_(None),
+        )
+        .values(
+            last_seen=now,
+            free_disk_bytes=_count(body.get("free_disk_bytes")),
+            screen_state=json.dumps(screen, sort_keys=True) if screen else None,
+            last_error=json.dumps(error, sort_keys=True, ensure_ascii=False) if error else None,
+            **latest,
+        )
+        .execution_options(synchronize_session="evaluate")
     )
-    session.add(beat)
-    display.last_seen = now
-    display.player_version = beat.player_version
-    display.uptime_s = beat.uptime_s
-    display.current_item = beat.current_item
-    display.clock_skew_s = beat.clock_skew_s
-    display.free_disk_bytes = _count(body.get("free_disk_bytes"))
-    display.screen_state = json.dumps(screen, sort_keys=True) if screen else None
-    display.last_error = json.dumps(error, sort_keys=True, ensure_ascii=False) if error else None
-    display.manifest_etag = beat.manifest_etag
-    return beat
+    if not updated.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(
+        insert(Heartbeat).values(
+            display_id=display_id,
+            received_at=now,
+            sent_at=sent_at,
+            payload=json.dumps(body, sort_keys=True, ensure_ascii=False)[:20000],
+            **latest,
+        )
+    )
+    return True
 
 
 def record_events(session: Session, display: Display, body: Any, now: datetime) -> int:
@@ -161,49 +177,66 @@ def record_events(session: Session, display: Display, body: Any, now: datetime) 
     return len(events)
 
 
-def _meant_for(session: Session, alert: AlertRecord, display: Display) -> bool:
-    """Could ``alert`` ever have been in this display's manifest? Local alerts through
-    the display's tenant being a target, NINA alerts through its Kreis dashboard."""
-    if alert.feed_key:
-        return alert.feed_key in {
-            nina_dashboard_key(display.place_ars),
-            nina_dashboard_key(display.tenant.ars),
-        }
-    return (
-        session.scalar(
-            select(AlertTarget.alert_id).where(
-                AlertTarget.alert_id == alert.id, AlertTarget.tenant_id == display.tenant_id
-            )
-        )
-        is not None
+def _alert_for(session: Session, alert_id: int, snap: DisplaySnapshot) -> Any:
+    """The alert's receipt time, if ``alert_id`` could ever have been in this display's
+    manifest: local alerts through the display's tenant being a target, NINA alerts
+    through its Kreis dashboard. One query; None for any other alert."""
+    targeted = (
+        select(AlertTarget.alert_id)
+        .where(AlertTarget.alert_id == AlertRecord.id, AlertTarget.tenant_id == snap.tenant_id)
+        .exists()
     )
+    row = session.execute(
+        select(AlertRecord.feed_key, AlertRecord.received_at, targeted).where(
+            AlertRecord.id == alert_id
+        )
+    ).first()
+    if row is None:
+        return None
+    feed_key, received_at, is_target = row
+    if feed_key:
+        ours = {nina_dashboard_key(snap.place_ars), nina_dashboard_key(snap.tenant_ars)}
+        return received_at if feed_key in ours else None
+    return received_at if is_target else None
 
 
 def record_ack(
-    session: Session, display: Display, alert_id: int, body: dict[str, Any], now: datetime
-) -> AlertDelivery:
-    """Delivery and drawing of a warning; idempotent, the first shown_at counts."""
-    alert = session.get(AlertRecord, alert_id)
-    if alert is None or not _meant_for(session, alert, display):
+    session: Session, snap: DisplaySnapshot, alert_id: int, body: dict[str, Any], now: datetime
+) -> None:
+    """Delivery and drawing of a warning; idempotent, the first shown_at counts.
+
+    A fan-out brings every display's acknowledgement within the same second, so this is
+    one SELECT and one INSERT … ON CONFLICT, whatever was stored before."""
+    received_at = _alert_for(session, alert_id, snap)
+    if received_at is None:
         raise NotFound("Diese Warnung gibt es nicht.")
     delivered = parse_utc(body.get("delivered_at"), "delivered_at")
     shown = body.get("shown_at")
     shown_at = parse_utc(shown, "shown_at") if shown is not None else None
-    delivery = session.scalar(
-        select(AlertDelivery).where(
-            AlertDelivery.display_id == display.id, AlertDelivery.alert_id == alert.id
+    latency = round((shown_at - received_at).total_seconds(), 3) if shown_at else None
+    table = AlertDelivery.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    stmt = upsert(table).values(
+        display_id=snap.id,
+        alert_id=alert_id,
+        delivered_at=delivered,
+        received_at=now,
+        shown_at=shown_at,
+        latency_s=latency,
+    )
+    first_shown = table.c.shown_at.is_(None)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.display_id, table.c.alert_id],
+            set_={
+                "shown_at": case((first_shown, stmt.excluded.shown_at), else_=table.c.shown_at),
+                "latency_s": case((first_shown, stmt.excluded.latency_s), else_=table.c.latency_s),
+            },
         )
     )
-    if delivery is None:
-        delivery = AlertDelivery(
-            display_id=display.id, alert_id=alert.id, delivered_at=delivered, received_at=now
-        )
-        session.add(delivery)
-    if delivery.shown_at is None and shown_at is not None:
-        delivery.shown_at = shown_at
-        delivery.latency_s = round((shown_at - alert.received_at).total_seconds(), 3)
-    session.flush()
-    return delivery
 
 
 # --- status for staff ------------------------------------------------------------------

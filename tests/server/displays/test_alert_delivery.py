@@ -8,8 +8,9 @@ import io
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from server.models import AlertRecord
+from server.models import AlertDelivery, AlertRecord
 from server.services import alert_delivery, warntag
 from server.services import alerts as svc
 from server.services.displays.manifest import isoz
@@ -171,3 +172,18 @@ def test_alert_page_shows_delivery_chart_and_exports_timeline(client, session, w
     assert (
         client.get(f"/admin/{dw.other.slug}/warnungen/{record.id}/ablauf.json").status_code == 404
     )
+
+
+def test_first_drawing_counts_and_repeated_acks_change_nothing(client, session, world, now):
+    dw, alerter, _, _ = world
+    record = _issue(session, dw, alerter, now)
+    _ack(client, dw, dw.token, dw.display, record.id, now, now + timedelta(seconds=0.3))
+    # Resent after a restart, with a later drawing and a later delivery time.
+    _ack(client, dw, dw.token, dw.display, record.id, now + timedelta(seconds=9), None)
+    _ack(client, dw, dw.token, dw.display, record.id, now, now + timedelta(seconds=7))
+    session.expire_all()
+    rows = session.scalars(select(AlertDelivery).where(AlertDelivery.alert_id == record.id)).all()
+    assert len(rows) == 1
+    assert rows[0].delivered_at == now
+    assert rows[0].shown_at == now + timedelta(seconds=0.3)
+    assert rows[0].latency_s == pytest.approx(0.3, abs=0.01)

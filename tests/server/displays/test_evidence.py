@@ -25,7 +25,12 @@ from ..publicworld import make_world
 
 def _display(session, tenant, name, now, **kw) -> Display:
     display = Display(
-        tenant_id=tenant.id, name=name, created_at=now, enrolled_at=now - timedelta(days=40), **kw
+        tenant_id=tenant.id,
+        name=name,
+        created_at=now,
+        enrolled_at=now - timedelta(days=40),
+        token_hash=f"hash-of-{name}",  # enrolled: heartbeats count only from enrolled players
+        **kw,
     )
     session.add(display)
     session.flush()
@@ -54,7 +59,7 @@ def _play(session, display, notice, at, version_hash=None):
 
 def _beat(session, display, at, item=None):
     body = {"player_version": "1.0.0", "current_item": item}
-    reports.record_heartbeat(session, display, body, at)
+    reports.record_heartbeat(session, display.id, body, at)
 
 
 @pytest.fixture()

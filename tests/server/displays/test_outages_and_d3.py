@@ -22,7 +22,7 @@ from .conftest import release
 
 
 def _beat(session, display, at):
-    record_heartbeat(session, display, {"player_version": "0.1.0"}, at)
+    record_heartbeat(session, display.id, {"player_version": "0.1.0"}, at)
     session.commit()
 
 

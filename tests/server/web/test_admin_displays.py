@@ -19,7 +19,7 @@ def test_list_shows_status_and_highlights_skew(client, world, session, now):
     display = session.get(Display, world.display_id)
     record_heartbeat(
         session,
-        display,
+        display.id,
         {"player_version": "0.1.0", "clock_skew_s": 42.5, "current_item": "notice-1-v1"},
         now,
     )
@@ -88,7 +88,7 @@ def test_provisioning_token_shown_once_and_revocable(client, world, session):
 def test_heartbeat_gap_outage_visible_to_staff_and_decided(client, world, session, now):
     display = session.get(Display, world.display_id)
     session.delete(session.get(Outage, world.outage_id))
-    record_heartbeat(session, display, {"player_version": "0.1.0"}, now)
+    record_heartbeat(session, display.id, {"player_version": "0.1.0"}, now)
     session.commit()
     for minute in (6, 8, 10):
         detect_outages(session, now + timedelta(minutes=minute), minutes=5)
