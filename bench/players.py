@@ -38,6 +38,7 @@ from . import harness, report
 SECTIONS = ("fanout", "fanout2", "baseline", "conditional", "workers", "player")
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 HTTP_ENROLMENTS = 20  # below the enrolment route's per-address limit
+PLAYER_WAIT = 55  # the player daemon's default long-poll (player/config.py)
 PLOT = report.ROOT / "docs" / "performance-latency.svg"
 
 
@@ -68,6 +69,7 @@ class FanOut:
     errors: int = 0
     last_error: str = ""
     server_cpu_during: float | None = None
+    client_cpu_during: float | None = None
 
 
 def settings_env(world_db: str, instance: Path) -> dict[str, str]:
@@ -205,6 +207,7 @@ async def run_swarm(
         await asyncio.sleep(1.0)  # the last waiting requests reach the server
         polls_before = sum(p.polls for p in players)
         client_before = time.process_time()
+        print(f"  {label}: settled, idle window of {idle_seconds:.0f} s", flush=True)
         with harness.Meter(hold.pids) as idle:
             await asyncio.sleep(idle_seconds)
         result.idle_cpu, result.idle_rss = idle.cpu_percent, idle.rss_mean
@@ -212,12 +215,17 @@ async def run_swarm(
         result.idle_polls = sum(p.polls for p in players) - polls_before
         result.client_cpu = 100 * (time.process_time() - client_before) / max(idle.seconds, 1e-9)
         wall_trigger = datetime.now(UTC)
+        print(f"  {label}: alert triggered", flush=True)
+        client_before = time.process_time()
         with harness.Meter(hold.pids, every=0.25) as during:
             alert_id, started, answered = await sim.trigger_alert(
                 session, entry.base, world.api_token, label
             )
             done = await swarm.wait_for(alert_id, deliver_timeout)
         result.server_cpu_during = during.cpu_percent
+        result.client_cpu_during = (
+            100 * (time.process_time() - client_before) / max(during.seconds, 1e-9)
+        )
         result.trigger_answer_s = answered - started
         if not done:
             print(f"  warning: not every player acknowledged within {deliver_timeout:.0f} s")
@@ -238,13 +246,22 @@ async def run_swarm(
         f"  {label}: received {len(result.received)}/{len(players)} p50 "
         f"{report.ms(stats.get('p50'))} p99 {report.ms(stats.get('p99'))} max "
         f"{report.ms(stats.get('max'))}; acks stored {result.acks_in_db}; idle server CPU "
-        f"{result.idle_cpu:.1f} % of a core; errors {result.errors} {result.last_error}"
+        f"{result.idle_cpu:.1f} % of a core; trigger answered after "
+        f"{report.ms(result.trigger_answer_s)}; server CPU during the fan-out "
+        f"{result.server_cpu_during:.0f} %, simulator {result.client_cpu_during:.0f} %; "
+        f"errors {result.errors} {result.last_error}"
     )
     return result
 
 
 def threads_for(players: int) -> int:
     return players + 64
+
+
+def connections_for(players: int) -> int:
+    """A player holds its long-poll and, while it acknowledges a warning, a second
+    connection (the kiosk thread's): two per player at the moment of a fan-out."""
+    return 2 * players + 64
 
 
 async def section_fanout(world, players, args, two: bool = False, worker_class=None):
@@ -255,7 +272,7 @@ async def section_fanout(world, players, args, two: bool = False, worker_class=N
         workers=1,
         threads=threads_for(len(players)),
         worker_class=worker_class,
-        connections=threads_for(len(players)),
+        connections=connections_for(len(players)),
     )
     entry = hold
     try:
@@ -272,7 +289,7 @@ async def section_fanout(world, players, args, two: bool = False, worker_class=N
             entry=entry,
             idle_seconds=args.duration,
             poll_interval=None,
-            wait=25,
+            wait=PLAYER_WAIT,
             settle_timeout=args.settle_timeout,
             deliver_timeout=args.deliver_timeout,
         )
@@ -447,7 +464,7 @@ def build_blocks(info, args, results: dict[str, Any]) -> list[tuple[str, str, st
             )
         body += [
             "",
-            "Idle means every player has its manifest and a long-poll waiting (`wait=25`, as "
+            "Idle means every player has its manifest and a long-poll waiting (`wait=55`, as "
             "the player daemon), and sends a heartbeat every 60 s. CPU and RSS are read from "
             "`/proc/<pid>/stat` and `status` of the gunicorn master and workers.",
         ]

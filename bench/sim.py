@@ -36,6 +36,9 @@ class SimPlayer:
     last_error: str = ""
     received: dict[str, float] = field(default_factory=dict)
     acked: dict[str, float] = field(default_factory=dict)
+    next_heartbeat: float = 0.0  # time.monotonic()
+    started: float = 0.0
+    ran_out: bool = False  # the last long-poll ended with 304 after its full wait
 
     @property
     def headers(self) -> dict[str, str]:
@@ -84,7 +87,7 @@ class Swarm:
         base: str,
         players: list[SimPlayer],
         *,
-        wait: int = 25,
+        wait: int = 55,
         poll_interval: float | None = None,
         heartbeat_s: float | None = 60.0,
     ) -> None:
@@ -111,6 +114,7 @@ class Swarm:
             ) as r:
                 at = time.perf_counter()
                 p.polls += 1
+                p.ran_out = r.status == 304 and wait > 0
                 if r.status == 304:
                     p.not_modified += 1
                     await r.read()
@@ -161,9 +165,23 @@ class Swarm:
     # --- loops ------------------------------------------------------------------------
 
     async def _long_poll(self, p: SimPlayer) -> None:
+        # Players boot at different times: the first long-poll after the manifest waits a
+        # random part of the wait, so that the swarm reaches its steady state (requests
+        # spread evenly) at once instead of returning all together every `wait` seconds.
+        first = True
         while not self.stopping:
+            wait = self.wait if p.etag else 0
+            if wait and first:
+                wait, first = random.randint(1, self.wait), False
             try:
-                await self.fetch(p, self.wait if p.etag else 0)
+                if p.ran_out:  # idle: the heartbeat due during the wait goes out first
+                    await self._heartbeat_if_due(p, horizon=wait)
+                else:  # right after a change: cut the wait at the heartbeat instead
+                    await self._heartbeat_if_due(p, horizon=0)
+                    if wait and p.next_heartbeat:
+                        due_in = p.next_heartbeat - time.monotonic()
+                        wait = max(1, min(wait, int(due_in)))
+                await self.fetch(p, wait)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 p.errors += 1
                 p.last_error = repr(exc)
@@ -175,51 +193,52 @@ class Swarm:
         while not self.stopping:
             started = time.perf_counter()
             try:
+                await self._heartbeat_if_due(p, horizon=0)
                 await self.fetch(p, 0)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 p.errors += 1
                 p.last_error = repr(exc)
             await asyncio.sleep(max(0.0, self.poll_interval - (time.perf_counter() - started)))
 
-    async def _heartbeat(self, p: SimPlayer) -> None:
-        assert self.heartbeat_s
-        started = time.monotonic()
-        await asyncio.sleep(random.uniform(0, self.heartbeat_s))
-        while not self.stopping:
-            body = {
-                "player_version": "bench",
-                "uptime_s": round(time.monotonic() - started, 1),
-                "sent_at": iso_now(),
-                "local_time": iso_now(),
-                "clock_skew_s": 0.0,
-                "clock_synced": True,
-                "current_item": None,
-                "current_alert": None,
-                "manifest_etag": p.etag,
-                "free_disk_bytes": 5_000_000_000,
-                "screen": {"desired": "on", "actual": "on", "method": "none", "mismatch": False},
-                "last_error": None,
-                "kiosk_last_ping_age_s": 1.0,
-            }
-            try:
-                async with self.session.post(
-                    f"{self.base}{API}/heartbeat", json=body, headers=p.headers
-                ) as r:
-                    await r.read()
-                    if r.status != 200:
-                        p.errors += 1
-                        p.last_error = f"heartbeat {r.status}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
+    async def _heartbeat_if_due(self, p: SimPlayer, horizon: float) -> None:
+        """As the player daemon: in the same loop as the manifest requests (so on the same
+        connection), sent early rather than cutting a long-poll short."""
+        if not self.heartbeat_s:
+            return
+        now = time.monotonic()
+        if not p.started:
+            p.started = now
+            p.next_heartbeat = now + random.uniform(0, self.heartbeat_s)
+        if now + horizon < p.next_heartbeat:
+            return
+        p.next_heartbeat = now + self.heartbeat_s
+        body = {
+            "player_version": "bench",
+            "uptime_s": round(now - p.started, 1),
+            "sent_at": iso_now(),
+            "local_time": iso_now(),
+            "clock_skew_s": 0.0,
+            "clock_synced": True,
+            "current_item": None,
+            "current_alert": None,
+            "manifest_etag": p.etag,
+            "free_disk_bytes": 5_000_000_000,
+            "screen": {"desired": "on", "actual": "on", "method": "none", "mismatch": False},
+            "last_error": None,
+            "kiosk_last_ping_age_s": 1.0,
+        }
+        async with self.session.post(
+            f"{self.base}{API}/heartbeat", json=body, headers=p.headers
+        ) as r:
+            await r.read()
+            if r.status != 200:
                 p.errors += 1
-                p.last_error = repr(exc)
-            await asyncio.sleep(self.heartbeat_s)
+                p.last_error = f"heartbeat {r.status}"
 
     def start(self) -> None:
         loop = self._poll if self.poll_interval else self._long_poll
         for p in self.players:
             self.tasks.append(asyncio.create_task(loop(p)))
-            if self.heartbeat_s:
-                self.tasks.append(asyncio.create_task(self._heartbeat(p)))
 
     async def settled(self, timeout: float) -> bool:
         """Every player has its manifest and (long-poll) a request waiting."""

@@ -88,8 +88,8 @@ class Player:
         *,
         provisioning_token: str = "",
         stale_after_s: float = 300,
-        poll_wait_s: int = 25,
-        heartbeat_s: float = 30,
+        poll_wait_s: int = 55,
+        heartbeat_s: float = 60,
         backoff: Backoff | None = None,
         hostname: str | None = None,
         notify: Callable[[str], Any] = sd_notify,
@@ -125,6 +125,7 @@ class Player:
         self._events_dirty = False
         self._acks: dict[str, dict[str, Any]] = {}
         self._next_heartbeat = 0.0
+        self._poll_ran_out = False
         self._next_events = 0.0
         self._view: dict[str, Any] | None = None
         self._screen_state: Any = None
@@ -207,6 +208,13 @@ class Player:
         wait = self.poll_wait_s
         if self._needs_files():
             wait = 0
+        if self.reachable and wait and self._poll_ran_out:
+            # Idle: a heartbeat due while the long-poll waits goes out now, not by
+            # cutting the long-poll short, so a cycle is one heartbeat and one manifest
+            # request, each heartbeat at most heartbeat_s after the one before. Not right
+            # after a change: every display would send its heartbeat in the same second.
+            if not self._heartbeat(horizon=wait):
+                return 0.0
         heartbeat_in = self._next_heartbeat - self.clock.monotonic()
         wait = int(max(0, min(wait, heartbeat_in)))
         until_change = self._seconds_to_next_change()
@@ -222,6 +230,7 @@ class Player:
             self._keep_events()
             return self.backoff.next_delay()
         self._contact(answer.server_date)
+        self._poll_ran_out = wait > 0 and not answer.changed
         delay = 0.0
         try:
             if answer.changed:
@@ -503,6 +512,8 @@ class Player:
         at = isoformat_z(self.time.now())
         changed = (self.last_error or {}).get("code") != code
         self.last_error = {"code": code, "message": message[:500], "at": at}
+        if changed:
+            self._next_heartbeat = 0.0  # staff see a new fault with the next report
         if queue and changed:
             self._queue_event(
                 {
@@ -626,20 +637,29 @@ class Player:
                     self._persist_acks()
             log.info(_kv(event="alert_acknowledged", alert=alert_id, shown=bool(body["shown_at"])))
 
+    def _heartbeat(self, horizon: float = 0.0) -> bool:
+        """Send the heartbeat if it is due within ``horizon`` seconds; False when the
+        token was rejected."""
+        mono = self.clock.monotonic()
+        if mono + horizon < self._next_heartbeat:
+            return True
+        try:
+            answer = self.client.heartbeat(self.heartbeat_body())
+            if "server_time" in answer:
+                self._contact(parse_utc(answer["server_time"]))
+            self._next_heartbeat = mono + self.heartbeat_s
+        except Unauthorized:
+            self._token_rejected()
+            return False
+        except ServerError as exc:
+            log.debug(_kv(event="heartbeat_failed", error=exc))
+            self._next_heartbeat = mono + 5
+        return True
+
     def _send_reports(self) -> None:
         mono = self.clock.monotonic()
-        if mono >= self._next_heartbeat:
-            try:
-                answer = self.client.heartbeat(self.heartbeat_body())
-                if "server_time" in answer:
-                    self._contact(parse_utc(answer["server_time"]))
-                self._next_heartbeat = mono + self.heartbeat_s
-            except Unauthorized:
-                self._token_rejected()
-                return
-            except ServerError as exc:
-                log.debug(_kv(event="heartbeat_failed", error=exc))
-                self._next_heartbeat = mono + 5
+        if not self._heartbeat():
+            return
         self._send_acks()
         if mono >= self._next_events:
             self._flush_events()

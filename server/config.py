@@ -55,6 +55,8 @@ class Settings:
     # Displays (issue 4); documented in the README.
     notify_poll_seconds: float = 1.0
     display_outage_minutes: int = 5
+    heartbeat_gather_seconds: float = 1.0
+    db_pool_size: int = 10
     # Production serving (``aushang serve``, server/serving.py); documented in the README.
     serve_bind: str = "127.0.0.1:8000"
     serve_workers: int = 2
@@ -68,6 +70,10 @@ class Settings:
 
     def flask_config(self) -> dict[str, object]:
         engine_options: dict[str, object] = {"pool_pre_ping": True}
+        if not self.database_url.startswith("sqlite"):
+            # Player requests hold a connection only while they read or write (group
+            # commit writes heartbeats and acknowledgements); the overflow covers bursts.
+            engine_options.update(pool_size=self.db_pool_size, max_overflow=self.db_pool_size)
         cfg: dict[str, object] = {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
@@ -88,6 +94,7 @@ class Settings:
             "AUSHANG_NINA_ENABLED": self.nina_enabled,
             "AUSHANG_NOTIFY_POLL_SECONDS": self.notify_poll_seconds,
             "AUSHANG_DISPLAY_OUTAGE_MINUTES": self.display_outage_minutes,
+            "AUSHANG_HEARTBEAT_GATHER_SECONDS": self.heartbeat_gather_seconds,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.session_cookie_secure,
@@ -135,6 +142,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         nina_enabled=_bool(env.get("AUSHANG_NINA_ENABLED"), False),
         notify_poll_seconds=float(env.get("AUSHANG_NOTIFY_POLL_SECONDS", "1")),
         display_outage_minutes=int(env.get("AUSHANG_DISPLAY_OUTAGE_MINUTES", "5")),
+        heartbeat_gather_seconds=float(env.get("AUSHANG_HEARTBEAT_GATHER_SECONDS", "1")),
+        db_pool_size=int(env.get("AUSHANG_DB_POOL_SIZE") or "10"),
         serve_bind=env.get("AUSHANG_BIND") or "127.0.0.1:8000",
         serve_workers=int(env.get("AUSHANG_WORKERS") or "2"),
         serve_threads=int(env.get("AUSHANG_THREADS") or "1000"),

@@ -89,6 +89,8 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory):
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
             "AUSHANG_UPLOAD_MAX_MB": "2",
+            # Heartbeats written at once: the unit tests send one at a time.
+            "AUSHANG_HEARTBEAT_GATHER_SECONDS": "0",
         }
     )
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}, settings=settings)

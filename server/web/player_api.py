@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_file
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.http import http_date
 
 from .. import notify
@@ -27,6 +27,7 @@ from ..security import token_hash
 from ..services import alerts as alert_svc
 from ..services import audit
 from ..services.displays import enrolment, reports
+from ..services.displays.group_commit import GroupCommit
 from ..services.displays.manifest import Manifest, caches, isoz, manifest_for
 from ..services.displays.snapshot import DisplaySnapshot
 from ..services.files import BlobStore
@@ -151,8 +152,14 @@ def _json_body() -> Any:
     return data
 
 
+_stores: dict[str, BlobStore] = {}
+
+
 def _store() -> BlobStore:
-    return BlobStore(current_app.config["AUSHANG_DATA_DIR"])
+    """The file store, one object per directory (not one per long-poll)."""
+    root = current_app.config["AUSHANG_DATA_DIR"]
+    found = _stores.get(root)
+    return found if found is not None else _stores.setdefault(root, BlobStore(root))
 
 
 def current_manifest(snap: DisplaySnapshot, now: datetime) -> Manifest:
@@ -331,15 +338,61 @@ def _display(snap: DisplaySnapshot) -> Display:
     return display
 
 
+def _write_heartbeats(beats: list[reports.HeartbeatRow]) -> list[bool]:
+    with db.engine.begin() as conn:
+        return reports.store_heartbeats(conn, beats)
+
+
+def _write_acks(rows: list[dict[str, Any]]) -> list[Exception | None]:
+    try:
+        with db.engine.begin() as conn:
+            reports.store_acks(conn, rows)
+        return [None] * len(rows)
+    except IntegrityError:
+        # A display deleted a moment ago: store the others, refuse only its rows.
+        results: list[Exception | None] = []
+        for row in rows:
+            try:
+                with db.engine.begin() as conn:
+                    reports.store_acks(conn, [row])
+                results.append(None)
+            except IntegrityError as exc:
+                results.append(exc)
+        return results
+
+
+def _writer(name: str) -> GroupCommit[Any, Any]:
+    """The application's group commit for heartbeats or acknowledgements."""
+    writers = caches().writers
+    found = writers.get(name)
+    if found is None:
+        if name == "heartbeats":
+            gather = float(current_app.config["AUSHANG_HEARTBEAT_GATHER_SECONDS"])
+            found = GroupCommit(_write_heartbeats, gather_s=gather)
+        else:
+            found = GroupCommit(_write_acks)
+        found = writers.setdefault(name, found)
+    return found
+
+
+def _unavailable() -> NoReturn:
+    abort(_problem(503, "Vorübergehend nicht verfügbar", "Bitte erneut senden.", "unavailable"))
+
+
 @bp.post("/heartbeat")
 def heartbeat():
     snap, _ = authenticate()
     body = _json_body()
     now = now_()
-    if not reports.record_heartbeat(db.session, snap.id, body, now):
-        db.session.rollback()
+    beat = reports.heartbeat_row(snap.id, body, now)
+    db.session.commit()  # end the read transaction: no connection held while gathering
+    try:
+        stored = _writer("heartbeats").submit(beat)
+    except SQLAlchemyError as exc:
+        log.warning("event=heartbeat_not_stored error=%s", type(exc).__name__)
+        _unavailable()
+    if not stored:
         reject("unknown_token")
-    db.session.commit()
     return jsonify({"server_time": isoz(now)})
 
 
@@ -363,11 +416,14 @@ def alert_ack(alert_id: str):
     number = reports.db_id(alert_id)
     if number is None or str(body.get("alert_id")) != alert_id:
         raise ValidationFailed("alert_id passt nicht zur Adresse.", {"alert_id": alert_id})
+    row = reports.ack_row(snap, number, caches().alerts.get(db.session, number), body, now_())
+    db.session.commit()
     try:
-        reports.record_ack(db.session, snap, number, body, now_())
-        db.session.commit()
-    except IntegrityError:  # the display was deleted a moment ago
-        db.session.rollback()
+        failed = _writer("acks").submit(row)
+    except SQLAlchemyError as exc:
+        log.warning("event=ack_not_stored error=%s", type(exc).__name__)
+        _unavailable()
+    if failed is not None:  # the display was deleted a moment ago
         reject("unknown_token")
     return jsonify({"alert_id": alert_id, "status": "recorded"})
 

@@ -132,6 +132,7 @@ class FakeClient:
         self.event_batches: list[dict[str, Any]] = []
         self.acks: list[dict[str, Any]] = []
         self.ack_requests = 0
+        self.manifest_waits: list[int] = []
         self.unknown_alerts: set[str] = set()  # acks answered 404, as for a foreign alert
         self.enrolls: list[dict[str, Any]] = []
         self.valid_tokens = {"tok-" + "x" * 40}
@@ -201,6 +202,7 @@ class FakeClient:
 
     def manifest(self, etag: str | None, wait: int) -> ManifestAnswer:
         self._check()
+        self.manifest_waits.append(wait)
         if etag == self.etag:
             self.clock.advance(wait)  # the long-poll ran out
             self.last_date = self.clock.true_now.replace(microsecond=0)

@@ -188,6 +188,42 @@ def test_server_sending_wrong_bytes_is_rejected(world, caplog):
     assert world.kiosk.item_ids() == ["0", "1"]
 
 
+def test_idle_cycle_is_one_long_poll_and_one_heartbeat(world):
+    _content(world)
+    player = world.enrolled_player()
+    _run(player, 2)
+    beats, waits = len(world.client.heartbeats), len(world.client.manifest_waits)
+    started = world.clock.monotonic()
+    sent_at = []
+    while world.clock.monotonic() - started < 600:
+        before = len(world.client.heartbeats)
+        world.clock.advance(player.run_once())
+        if len(world.client.heartbeats) > before:
+            sent_at.append(world.clock.monotonic())
+    cycles = len(world.client.manifest_waits) - waits
+    # A long-poll of 55 s is never cut short for the heartbeat: ~11 cycles in 10 minutes,
+    # each with one heartbeat, and never more than 60 s between two heartbeats.
+    assert set(world.client.manifest_waits[waits:]) == {55}
+    assert 10 <= cycles <= 12
+    assert len(world.client.heartbeats) - beats == cycles
+    assert max(b - a for a, b in zip(sent_at, sent_at[1:], strict=False)) <= 60
+
+
+def test_a_change_does_not_bring_every_heartbeat_forward(world):
+    _content(world)
+    player = world.enrolled_player()
+    _run(player, 3)
+    world.client.publish(world.client.items, warnings=[warning()])
+    player.run_once()  # the change arrives (every display gets it in the same second)
+    due_in = player._next_heartbeat - world.clock.monotonic()
+    world.clock.advance(due_in - 40)  # the next heartbeat is due in 40 s
+    beats = len(world.client.heartbeats)
+    player.run_once()  # next long-poll: cut at the heartbeat, no heartbeat sent early
+    # Sent early, the heartbeat would have let this long-poll wait its full 55 s.
+    assert world.client.manifest_waits[-1] == 40
+    assert len(world.client.heartbeats) == beats + 1  # then sent when due
+
+
 def test_disk_full_keeps_showing_and_reports(world):
     _content(world)
     player = world.enrolled_player()

@@ -32,6 +32,7 @@ from ...domain.playlist import PlaylistEntry, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
 from . import slides as slide_svc
+from .reports import AlertMetaCache
 from .snapshot import DisplaySnapshot, TokenCache
 from .warnings import build_warnings
 
@@ -118,6 +119,9 @@ class DisplayCaches:
     parts: PartCache = field(default_factory=PartCache)
     envelopes: dict[int, tuple[int, int, str, Manifest]] = field(default_factory=dict)
     tokens: TokenCache = field(default_factory=TokenCache)
+    alerts: AlertMetaCache = field(default_factory=AlertMetaCache)
+    # Group commits of the player API (server/web/player_api.py creates them).
+    writers: dict[str, Any] = field(default_factory=dict)
 
 
 _CACHES = "aushang_display_caches"
@@ -346,3 +350,4 @@ def reset_caches(app: Flask | None = None) -> None:
     cache.parts.clear()
     cache.envelopes.clear()
     cache.tokens.clear()
+    cache.alerts.clear()

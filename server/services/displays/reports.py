@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from ...domain.ars import nina_dashboard_key
@@ -71,9 +74,16 @@ def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
-def record_heartbeat(session: Session, display_id: int, body: Any, now: datetime) -> bool:
-    """Store one heartbeat and the display's latest status: one UPDATE and one INSERT
-    (2,000 players send 30 a second). False if the display is not enrolled (any more)."""
+@dataclass(frozen=True)
+class HeartbeatRow:
+    """One validated heartbeat: the display's latest status and the row to keep."""
+
+    display_id: int
+    status: dict[str, Any]
+    row: dict[str, Any]
+
+
+def heartbeat_row(display_id: int, body: Any, now: datetime) -> HeartbeatRow:
     if not isinstance(body, dict) or not isinstance(body.get("player_version"), str):
         raise ValidationFailed("Herzschlag unvollständig.", {"player_version": "fehlt"})
     sent_at = parse_utc(body["sent_at"], "sent_at") if "sent_at" in body else None
@@ -86,34 +96,71 @@ def record_heartbeat(session: Session, display_id: int, body: Any, now: datetime
         "current_item": _text(body.get("current_item"), 100),
         "manifest_etag": _text(body.get("manifest_etag"), 200),
     }
-    updated = session.execute(
-        update(Display)
-        .where(
-            Display.id == display_id,
-            Display.token_hash.is_not(None),
-            Display.revoked_at.is_(None),
-        )
-        .values(
-            last_seen=now,
-            free_disk_bytes=_count(body.get("free_disk_bytes")),
-            screen_state=json.dumps(screen, sort_keys=True) if screen else None,
-            last_error=json.dumps(error, sort_keys=True, ensure_ascii=False) if error else None,
-            **latest,
-        )
-        .execution_options(synchronize_session="evaluate")
+    status = {
+        **latest,
+        "last_seen": now,
+        "free_disk_bytes": _count(body.get("free_disk_bytes")),
+        "screen_state": json.dumps(screen, sort_keys=True) if screen else None,
+        "last_error": json.dumps(error, sort_keys=True, ensure_ascii=False) if error else None,
+    }
+    row = {
+        **latest,
+        "display_id": display_id,
+        "received_at": now,
+        "sent_at": sent_at,
+        "payload": json.dumps(body, sort_keys=True, ensure_ascii=False)[:20000],
+    }
+    return HeartbeatRow(display_id, status, row)
+
+
+_STATUS_COLUMNS = (
+    "player_version",
+    "uptime_s",
+    "clock_skew_s",
+    "current_item",
+    "manifest_etag",
+    "last_seen",
+    "free_disk_bytes",
+    "screen_state",
+    "last_error",
+)
+
+
+def store_heartbeats(conn: Connection, beats: Sequence[HeartbeatRow]) -> list[bool]:
+    """Store heartbeats in three statements, however many: which displays are enrolled,
+    their latest status, the heartbeat rows. Core statements on the tables (the ORM's
+    bookkeeping cost more than the database did). One result per heartbeat: False if
+    its display is not enrolled (any more)."""
+    display = Display.__table__
+    ids = sorted({b.display_id for b in beats})
+    enrolled = set(
+        conn.execute(
+            select(display.c.id).where(
+                display.c.id.in_(ids),
+                display.c.token_hash.is_not(None),
+                display.c.revoked_at.is_(None),
+            )
+        ).scalars()
     )
-    if not updated.rowcount:  # type: ignore[attr-defined]
-        return False
-    session.execute(
-        insert(Heartbeat).values(
-            display_id=display_id,
-            received_at=now,
-            sent_at=sent_at,
-            payload=json.dumps(body, sort_keys=True, ensure_ascii=False)[:20000],
-            **latest,
+    kept = [b for b in beats if b.display_id in enrolled]
+    if kept:
+        latest = {b.display_id: b for b in kept}  # the last one per display wins
+        conn.execute(
+            display.update()
+            .where(display.c.id == bindparam("b_id"))
+            .values({c: bindparam(f"b_{c}") for c in _STATUS_COLUMNS}),
+            [
+                {"b_id": i, **{f"b_{c}": b.status[c] for c in _STATUS_COLUMNS}}
+                for i, b in latest.items()
+            ],
         )
-    )
-    return True
+        conn.execute(Heartbeat.__table__.insert(), [b.row for b in kept])
+    return [b.display_id in enrolled for b in beats]
+
+
+def record_heartbeat(session: Session, display_id: int, body: Any, now: datetime) -> bool:
+    """One heartbeat in the session's transaction. False if the display is not enrolled."""
+    return store_heartbeats(session.connection(), [heartbeat_row(display_id, body, now)])[0]
 
 
 def record_events(session: Session, display: Display, body: Any, now: datetime) -> int:
@@ -177,66 +224,130 @@ def record_events(session: Session, display: Display, body: Any, now: datetime) 
     return len(events)
 
 
-def _alert_for(session: Session, alert_id: int, snap: DisplaySnapshot) -> Any:
-    """The alert's receipt time, if ``alert_id`` could ever have been in this display's
-    manifest: local alerts through the display's tenant being a target, NINA alerts
-    through its Kreis dashboard. One query; None for any other alert."""
-    targeted = (
-        select(AlertTarget.alert_id)
-        .where(AlertTarget.alert_id == AlertRecord.id, AlertTarget.tenant_id == snap.tenant_id)
-        .exists()
-    )
+@dataclass(frozen=True)
+class AlertMeta:
+    """What deciding whether a display may acknowledge an alert needs."""
+
+    feed_key: str | None
+    received_at: datetime
+    target_tenants: frozenset[int]
+
+    def meant_for(self, snap: DisplaySnapshot) -> bool:
+        """Could the alert ever have been in this display's manifest? Local alerts
+        through the display's tenant being a target, NINA alerts through its Kreis
+        dashboard."""
+        if self.feed_key:
+            ours = {nina_dashboard_key(snap.place_ars), nina_dashboard_key(snap.tenant_ars)}
+            return self.feed_key in ours
+        return snap.tenant_id in self.target_tenants
+
+
+def alert_meta(session: Session, alert_id: int) -> AlertMeta | None:
     row = session.execute(
-        select(AlertRecord.feed_key, AlertRecord.received_at, targeted).where(
-            AlertRecord.id == alert_id
-        )
+        select(AlertRecord.feed_key, AlertRecord.received_at).where(AlertRecord.id == alert_id)
     ).first()
     if row is None:
         return None
-    feed_key, received_at, is_target = row
-    if feed_key:
-        ours = {nina_dashboard_key(snap.place_ars), nina_dashboard_key(snap.tenant_ars)}
-        return received_at if feed_key in ours else None
-    return received_at if is_target else None
+    targets = session.scalars(
+        select(AlertTarget.tenant_id).where(AlertTarget.alert_id == alert_id)
+    ).all()
+    return AlertMeta(row.feed_key, row.received_at, frozenset(targets))
 
 
-def record_ack(
-    session: Session, snap: DisplaySnapshot, alert_id: int, body: dict[str, Any], now: datetime
-) -> None:
-    """Delivery and drawing of a warning; idempotent, the first shown_at counts.
+class AlertMetaCache:
+    """Alert facts for acknowledgements, kept while no alert changes: after a warning,
+    2,000 displays acknowledge the same alert within a second and need one query (the
+    first loads, the others wait for it instead of all querying at once)."""
 
-    A fan-out brings every display's acknowledgement within the same second, so this is
-    one SELECT and one INSERT … ON CONFLICT, whatever was stored before."""
-    received_at = _alert_for(session, alert_id, snap)
-    if received_at is None:
+    def __init__(self, limit: int = 10_000) -> None:
+        self._entries: dict[int, tuple[int, AlertMeta | None]] = {}
+        self._lock = threading.Lock()
+        self._loading: dict[int, threading.Lock] = {}
+        self.limit = limit
+
+    def get(self, session: Session, alert_id: int) -> AlertMeta | None:
+        from ... import notify
+
+        generation = notify.hub.generation(notify.ALERTS)
+        entry = self._entries.get(alert_id)
+        if entry is not None and entry[0] == generation:
+            return entry[1]
+        with self._lock:
+            loading = self._loading.setdefault(alert_id, threading.Lock())
+        with loading:
+            generation = notify.hub.generation(notify.ALERTS)
+            entry = self._entries.get(alert_id)
+            if entry is not None and entry[0] == generation:
+                return entry[1]
+            meta = alert_meta(session, alert_id)
+            if notify.hub.generation(notify.ALERTS) == generation:
+                with self._lock:
+                    if len(self._entries) >= self.limit:
+                        self._entries.clear()
+                        self._loading.clear()
+                    self._entries[alert_id] = (generation, meta)
+            return meta
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._loading.clear()
+
+
+def ack_row(
+    snap: DisplaySnapshot, alert_id: int, meta: AlertMeta | None, body: Any, now: datetime
+) -> dict[str, Any]:
+    """A validated acknowledgement as a row; NotFound for an alert that was never meant
+    for this display (another tenant's, or none)."""
+    if meta is None or not meta.meant_for(snap):
         raise NotFound("Diese Warnung gibt es nicht.")
     delivered = parse_utc(body.get("delivered_at"), "delivered_at")
     shown = body.get("shown_at")
     shown_at = parse_utc(shown, "shown_at") if shown is not None else None
-    latency = round((shown_at - received_at).total_seconds(), 3) if shown_at else None
+    return {
+        "display_id": snap.id,
+        "alert_id": alert_id,
+        "delivered_at": delivered,
+        "received_at": now,
+        "shown_at": shown_at,
+        "latency_s": round((shown_at - meta.received_at).total_seconds(), 3) if shown_at else None,
+    }
+
+
+def store_acks(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[None]:
+    """Acknowledgements as INSERT … ON CONFLICT: idempotent, the first drawing counts,
+    whatever was stored before (one statement for many rows)."""
+    merged: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in rows:  # the same display and alert twice in one batch: keep the first drawing
+        key = (row["display_id"], row["alert_id"])
+        if key not in merged or merged[key]["shown_at"] is None:
+            merged[key] = row
     table = AlertDelivery.__table__
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    stmt = upsert(table).values(
-        display_id=snap.id,
-        alert_id=alert_id,
-        delivered_at=delivered,
-        received_at=now,
-        shown_at=shown_at,
-        latency_s=latency,
-    )
+    stmt = upsert(table)
     first_shown = table.c.shown_at.is_(None)
-    session.execute(
+    conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[table.c.display_id, table.c.alert_id],
             set_={
                 "shown_at": case((first_shown, stmt.excluded.shown_at), else_=table.c.shown_at),
                 "latency_s": case((first_shown, stmt.excluded.latency_s), else_=table.c.latency_s),
             },
-        )
+        ),
+        list(merged.values()),
     )
+    return [None] * len(rows)
+
+
+def record_ack(
+    session: Session, snap: DisplaySnapshot, alert_id: int, body: dict[str, Any], now: datetime
+) -> None:
+    """One acknowledgement in the session's transaction."""
+    row = ack_row(snap, alert_id, alert_meta(session, alert_id), body, now)
+    store_acks(session.connection(), [row])
 
 
 # --- status for staff ------------------------------------------------------------------
