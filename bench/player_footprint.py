@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import socket
 import subprocess
 import sys
@@ -45,11 +46,12 @@ def add_notices(world, count: int) -> None:
         tenant.categories.append(category)
         db.session.flush()
         start = now.date() - timedelta(days=1)
+        run = secrets.token_hex(4)  # several runs against one database stay distinct
         notices = []
         for i in range(count):
             notice = Notice(
                 tenant_id=tenant.id,
-                number=f"B-{time.time_ns()}-{i:03d}",
+                number=f"B-{run}-{i:03d}",  # Notice.number is at most 20 characters
                 category_id=category.id,
                 status="released",
                 posting_start=start,

@@ -50,6 +50,11 @@ class ChangeHub:
         self._revs: dict[str, int] = {}
         self._waiters: dict[str, set[threading.Event]] = {}
         self.changes = 0  # global change counter (all scopes)
+        # Woken long-polls that have not answered yet (see ``delivered``).
+        self._delivering = 0
+        self._drained = threading.Event()
+        self._drained.set()
+        self._fresh: set[str] = set()  # manifests answered since the last wake-up
 
     def generation(self, scope: str) -> int:
         return self._gens.get(scope, 0)
@@ -66,13 +71,42 @@ class ChangeHub:
             self._gens[scope] = self._gens.get(scope, 0) + 1
             self.changes += 1
             waiters = self._waiters.pop(scope, set())
-        for waiter in waiters:
-            waiter.set()
+            woken = [w for w in waiters if not w.is_set()]  # one waiter, several scopes
+            if woken:
+                if not self._delivering:
+                    self._fresh = set()
+                self._delivering += len(woken)
+                self._drained.clear()
+            for waiter in woken:
+                waiter.set()
         return True
+
+    def wait_delivered(self, timeout: float) -> bool:
+        """Wait until every woken long-poll has answered, at most ``timeout`` seconds.
+
+        Bookkeeping requests (heartbeats, acknowledgements) call this first: when a
+        warning wakes 2,000 long-polls, the warning reaches the screens before the
+        server spends its CPU on storing that it did."""
+        return self._drained.wait(timeout)
+
+    def delivered_etag(self, etag: str) -> None:
+        """A woken long-poll answered with this manifest version."""
+        if len(self._fresh) < 100_000:
+            self._fresh.add(etag)
+
+    def is_delivered_etag(self, etag: str) -> bool:
+        return etag in self._fresh
+
+    def delivering(self) -> int:
+        """Woken long-polls still on their way to an answer."""
+        return self._delivering
 
     @contextmanager
     def subscribe(self, scopes: Iterable[str]) -> Iterator[threading.Event]:
-        """Register before reading state; ``wait`` on the yielded event afterwards."""
+        """Register before reading state; ``wait`` on the yielded event afterwards.
+
+        A waiter woken by a change counts as "delivering" until its block ends, which is
+        when the long-poll has its answer (or found nothing new and subscribes again)."""
         waiter = threading.Event()
         keys = list(scopes)
         with self._lock:
@@ -88,6 +122,10 @@ class ChangeHub:
                         bucket.discard(waiter)
                         if not bucket:
                             del self._waiters[key]
+                if waiter.is_set():  # set and counted under this lock, by ``advance``
+                    self._delivering = max(0, self._delivering - 1)
+                    if not self._delivering:
+                        self._drained.set()
 
     def waiting(self) -> int:
         with self._lock:
@@ -340,3 +378,13 @@ def ensure_listener(engine: Any, poll_s: float) -> Listener:
             _listener = Listener(engine, poll_s=poll_s).start()
             _listener_pid = os.getpid()
         return _listener
+
+
+def stop_listener() -> None:
+    """Stop this process's listener (tests: a listener of another test's database would
+    feed that database's revisions into this process's hub)."""
+    global _listener, _listener_pid
+    with _listener_lock:
+        if _listener is not None:
+            _listener.stop()
+        _listener, _listener_pid = None, None

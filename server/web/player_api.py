@@ -282,6 +282,23 @@ def _wait_seconds() -> int:
         return 0
 
 
+def _end_reads() -> None:
+    """End the request's read transaction, if it has one (the token and alert caches
+    usually answer without the database; creating a session just to end it is not free)."""
+    if db.session.registry.has():
+        db.session.commit()
+
+
+def _manifest_answer(current: Manifest, now: datetime | None) -> Response:
+    """The manifest (200), or 304 Not Modified when ``now`` is None."""
+    if now is None:
+        response = Response(status=304)
+    else:
+        response = Response(current.body(now), mimetype="application/json")
+    response.headers["ETag"] = f'"{current.etag}"'
+    return response
+
+
 @bp.get("/manifest")
 def manifest():
     snap, digest = authenticate()
@@ -291,22 +308,31 @@ def manifest():
     deadline = time.monotonic() + _wait_seconds()
     while True:
         now = now_()
+        # A change wakes the waiter; the hub counts it as delivering until this block
+        # ends with the answer (see ChangeHub.wait_delivered).
         with notify.hub.subscribe((snap.tenant_scope, notify.ALERTS)) as waiter:
             current = current_manifest(snap, now)
             if known is None or current.etag != known:
-                response = Response(current.body(now), mimetype="application/json")
-                response.headers["ETag"] = f'"{current.etag}"'
-                return response
+                return _manifest_answer(current, now)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                response = Response(status=304)
-                response.headers["ETag"] = f'"{current.etag}"'
-                return response
+                return _manifest_answer(current, None)
             if current.expires_at is not None:
                 until = (current.expires_at - now).total_seconds()
                 remaining = min(remaining, max(until, 0.0) + 0.005)
-            db.session.close()  # hold no database connection while waiting
+            if db.session.registry.has():  # (closing creates a session when there is none)
+                db.session.close()  # hold no database connection while waiting
             waiter.wait(remaining)
+            if waiter.is_set():  # woken by a change: answer it within this block
+                tokens = caches().tokens
+                snap = tokens.get(digest) or tokens.load(db.session, digest)  # revoked?
+                if snap is None:
+                    reject("unknown_token")
+                now = now_()
+                current = current_manifest(snap, now)
+                if current.etag != known:
+                    notify.hub.delivered_etag(current.etag)
+                    return _manifest_answer(current, now)
         tokens = caches().tokens
         snap = tokens.get(digest) or tokens.load(db.session, digest)  # revoked meanwhile?
         if snap is None:
@@ -385,7 +411,7 @@ def heartbeat():
     body = _json_body()
     now = now_()
     beat = reports.heartbeat_row(snap.id, body, now)
-    db.session.commit()  # end the read transaction: no connection held while gathering
+    _end_reads()  # no connection held while the group gathers
     try:
         stored = _writer("heartbeats").submit(beat)
     except SQLAlchemyError as exc:
@@ -417,7 +443,7 @@ def alert_ack(alert_id: str):
     if number is None or str(body.get("alert_id")) != alert_id:
         raise ValidationFailed("alert_id passt nicht zur Adresse.", {"alert_id": alert_id})
     row = reports.ack_row(snap, number, caches().alerts.get(db.session, number), body, now_())
-    db.session.commit()
+    _end_reads()
     try:
         failed = _writer("acks").submit(row)
     except SQLAlchemyError as exc:
@@ -435,6 +461,38 @@ def headers(response: Response) -> Response:
     return response
 
 
+YIELD_S = 2.0  # new player requests wait at most this long behind a fan-out
+_PLAYER_API = "/api/player/v1/"
+_MANIFEST = _PLAYER_API + "manifest"
+
+
+class DeliveryFirst:
+    """WSGI middleware: new player API requests wait (at most YIELD_S) while long-polls
+    woken by a change are still answering.
+
+    After a warning, each of 2,000 players acknowledges it and long-polls again the
+    moment it receives it. Handled at once, those requests would take most of the
+    process's CPU while other screens still wait for the warning; waiting here, before
+    Flask, defers all of their cost. The screens first, the bookkeeping after."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(_PLAYER_API) and notify.hub.delivering():
+            if path == _MANIFEST:
+                # A player that already has the new manifest (its next long-poll) waits;
+                # one that does not (it was between two requests) is answered at once.
+                etag = environ.get("HTTP_IF_NONE_MATCH", "").removeprefix("W/").strip('"')
+                if notify.hub.is_delivered_etag(etag):
+                    notify.hub.wait_delivered(YIELD_S)
+            else:
+                notify.hub.wait_delivered(YIELD_S)
+        return self.wsgi_app(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    app.wsgi_app = DeliveryFirst(app.wsgi_app)  # type: ignore[method-assign]
