@@ -92,9 +92,10 @@ def add_notices(world, count: int) -> None:
 def synced_items(state_dir: Path) -> int:
     """Items of the player's committed manifest whose slide is in its cache."""
     try:
-        manifest = json.loads((state_dir / "manifest.json").read_text())
+        stored = json.loads((state_dir / "manifest.json").read_text())
     except (OSError, ValueError):
         return 0
+    manifest = stored.get("manifest") or {}  # the player keeps {"etag", "manifest"}
     assets = state_dir / "assets"
     return sum(
         1
