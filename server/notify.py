@@ -50,7 +50,7 @@ class ChangeHub:
         self._revs: dict[str, int] = {}
         self._waiters: dict[str, set[threading.Event]] = {}
         self.changes = 0  # global change counter (all scopes)
-        # Woken long-polls that have not answered yet (see ``delivered``).
+        # Woken long-polls that have not answered yet (see ``subscribe``).
         self._delivering = 0
         self._drained = threading.Event()
         self._drained.set()

@@ -24,5 +24,12 @@ def request_now() -> datetime:
     return now
 
 
+_stores: dict[str, BlobStore] = {}
+
+
 def blob_store() -> BlobStore:
-    return BlobStore(current_app.config["AUSHANG_DATA_DIR"])
+    """The file store, one object per directory (not one per request: every player
+    long-poll asks for it)."""
+    root = current_app.config["AUSHANG_DATA_DIR"]
+    found = _stores.get(root)
+    return found if found is not None else _stores.setdefault(root, BlobStore(root))

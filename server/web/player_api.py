@@ -30,7 +30,7 @@ from ..services.displays import enrolment, reports
 from ..services.displays.group_commit import GroupCommit
 from ..services.displays.manifest import Manifest, caches, isoz, manifest_for
 from ..services.displays.snapshot import DisplaySnapshot
-from ..services.files import BlobStore
+from .clock import blob_store
 from .jsonbody import storable
 
 log = logging.getLogger("aushang.player_api")
@@ -138,11 +138,16 @@ def authenticate() -> tuple[DisplaySnapshot, str]:
     if token is None:
         reject("missing_token")
     digest = token_hash(token)
+    return _snapshot(digest), digest
+
+
+def _snapshot(digest: str) -> DisplaySnapshot:
+    """The display behind a token hash (cached), or a 401 if it is unknown or revoked."""
     tokens = caches().tokens
     snap = tokens.get(digest) or tokens.load(db.session, digest)
     if snap is None:
         reject("unknown_token")
-    return snap, digest
+    return snap
 
 
 def _json_body() -> Any:
@@ -152,22 +157,12 @@ def _json_body() -> Any:
     return data
 
 
-_stores: dict[str, BlobStore] = {}
-
-
-def _store() -> BlobStore:
-    """The file store, one object per directory (not one per long-poll)."""
-    root = current_app.config["AUSHANG_DATA_DIR"]
-    found = _stores.get(root)
-    return found if found is not None else _stores.setdefault(root, BlobStore(root))
-
-
 def current_manifest(snap: DisplaySnapshot, now: datetime) -> Manifest:
     return manifest_for(
         db.session,
         snap,
         now,
-        store=_store(),
+        store=blob_store(),
         base_url=current_app.config["AUSHANG_BASE_URL"],
         policy=alert_svc.policy_from_config(current_app.config),
     )
@@ -324,26 +319,20 @@ def manifest():
                 db.session.close()  # hold no database connection while waiting
             waiter.wait(remaining)
             if waiter.is_set():  # woken by a change: answer it within this block
-                tokens = caches().tokens
-                snap = tokens.get(digest) or tokens.load(db.session, digest)  # revoked?
-                if snap is None:
-                    reject("unknown_token")
+                snap = _snapshot(digest)  # revoked meanwhile?
                 now = now_()
                 current = current_manifest(snap, now)
                 if current.etag != known:
                     notify.hub.delivered_etag(current.etag)
                     return _manifest_answer(current, now)
-        tokens = caches().tokens
-        snap = tokens.get(digest) or tokens.load(db.session, digest)  # revoked meanwhile?
-        if snap is None:
-            reject("unknown_token")
+        snap = _snapshot(digest)  # revoked meanwhile?
 
 
 @bp.get("/assets/<sha256>")
 def asset(sha256: str):
     snap, _ = authenticate()
     media = current_manifest(snap, now_()).allows(sha256) if _SHA_RE.match(sha256) else None
-    path = _store().path_for(sha256) if media else None
+    path = blob_store().path_for(sha256) if media else None
     if media is None or path is None or not path.is_file():
         # Only files of this display's own manifest: another tenant's files do not exist here.
         abort(

@@ -1,3 +1,6 @@
+import pytest
+from itsdangerous import BadSignature
+
 from server.models import User
 
 from ..conftest import login
@@ -74,3 +77,19 @@ def test_csrf_is_enforced_on_forms(app, database_url):
             assert r.status_code == 400
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_session_signer_is_built_once_and_follows_the_secret_key(app):
+    interface = app.session_interface
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+    old = app.secret_key
+    try:
+        app.secret_key = "rotated-secret"
+        rotated = interface.get_signing_serializer(app)
+        assert rotated is not first
+        assert rotated.loads(rotated.dumps({"a": 1})) == {"a": 1}
+        with pytest.raises(BadSignature):  # a cookie signed with the old key is refused
+            rotated.loads(first.dumps({"a": 1}))
+    finally:
+        app.secret_key = old

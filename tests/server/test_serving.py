@@ -104,3 +104,17 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def test_database_pool_size_is_configurable_for_postgresql_only():
+    pg = load_settings(
+        {
+            "SECRET_KEY": "x",
+            "DATABASE_URL": "postgresql+psycopg://h/db",
+            "AUSHANG_DB_POOL_SIZE": "7",
+        }
+    )
+    options = pg.flask_config()["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_size"] == 7 and options["max_overflow"] == 7
+    lite = load_settings({"SECRET_KEY": "x", "DATABASE_URL": "sqlite:///x.db"})
+    assert "pool_size" not in lite.flask_config()["SQLALCHEMY_ENGINE_OPTIONS"]

@@ -84,6 +84,7 @@ class HeartbeatRow:
 
 
 def heartbeat_row(display_id: int, body: Any, now: datetime) -> HeartbeatRow:
+    """Validate a heartbeat body (422 on bad input) before anything is written."""
     if not isinstance(body, dict) or not isinstance(body.get("player_version"), str):
         raise ValidationFailed("Herzschlag unvollständig.", {"player_version": "fehlt"})
     sent_at = parse_utc(body["sent_at"], "sent_at") if "sent_at" in body else None
@@ -113,19 +114,6 @@ def heartbeat_row(display_id: int, body: Any, now: datetime) -> HeartbeatRow:
     return HeartbeatRow(display_id, status, row)
 
 
-_STATUS_COLUMNS = (
-    "player_version",
-    "uptime_s",
-    "clock_skew_s",
-    "current_item",
-    "manifest_etag",
-    "last_seen",
-    "free_disk_bytes",
-    "screen_state",
-    "last_error",
-)
-
-
 def store_heartbeats(conn: Connection, beats: Sequence[HeartbeatRow]) -> list[bool]:
     """Store heartbeats in three statements, however many: which displays are enrolled,
     their latest status, the heartbeat rows. Core statements on the tables (the ORM's
@@ -144,15 +132,13 @@ def store_heartbeats(conn: Connection, beats: Sequence[HeartbeatRow]) -> list[bo
     )
     kept = [b for b in beats if b.display_id in enrolled]
     if kept:
-        latest = {b.display_id: b for b in kept}  # the last one per display wins
+        latest = {b.display_id: b.status for b in kept}  # the last one per display wins
+        columns = list(kept[0].status)  # every status has the same keys (heartbeat_row)
         conn.execute(
             display.update()
             .where(display.c.id == bindparam("b_id"))
-            .values({c: bindparam(f"b_{c}") for c in _STATUS_COLUMNS}),
-            [
-                {"b_id": i, **{f"b_{c}": b.status[c] for c in _STATUS_COLUMNS}}
-                for i, b in latest.items()
-            ],
+            .values({c: bindparam(f"b_{c}") for c in columns}),
+            [{"b_id": i, **{f"b_{c}": status[c] for c in columns}} for i, status in latest.items()],
         )
         conn.execute(Heartbeat.__table__.insert(), [b.row for b in kept])
     return [b.display_id in enrolled for b in beats]
@@ -314,7 +300,7 @@ def ack_row(
     }
 
 
-def store_acks(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[None]:
+def store_acks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Acknowledgements as INSERT … ON CONFLICT: idempotent, the first drawing counts,
     whatever was stored before (one statement for many rows)."""
     merged: dict[tuple[int, int], dict[str, Any]] = {}
@@ -339,15 +325,6 @@ def store_acks(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[None]:
         ),
         list(merged.values()),
     )
-    return [None] * len(rows)
-
-
-def record_ack(
-    session: Session, snap: DisplaySnapshot, alert_id: int, body: dict[str, Any], now: datetime
-) -> None:
-    """One acknowledgement in the session's transaction."""
-    row = ack_row(snap, alert_id, alert_meta(session, alert_id), body, now)
-    store_acks(session.connection(), [row])
 
 
 # --- status for staff ------------------------------------------------------------------

@@ -101,3 +101,20 @@ def test_a_player_without_the_new_manifest_is_not_held(app, client, dw, session,
         assert "current" not in answers  # already has it: waits behind the deliveries
     current.join(10)
     assert answers["current"] == 304
+
+
+def test_alert_facts_are_loaded_once_per_alert_change(dw, session, monkeypatch):
+    from server import notify
+    from server.services.displays import reports
+
+    record = issue_alert(session, dw)
+    loads = []
+    real = reports.alert_meta
+    monkeypatch.setattr(reports, "alert_meta", lambda s, i: loads.append(i) or real(s, i))
+    cache = reports.AlertMetaCache()
+    first = cache.get(session, record.id)
+    assert cache.get(session, record.id) is first and loads == [record.id]
+    assert first.target_tenants == {dw.tenant.id}
+    notify.hub.advance(notify.ALERTS)  # any alert changed: read again
+    cache.get(session, record.id)
+    assert loads == [record.id, record.id]
