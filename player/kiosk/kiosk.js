@@ -36,7 +36,7 @@
   function ackOnce(alertId) {
     if (acked[alertId]) return;
     acked[alertId] = true;
-    afterPaint(function () { post("/local/alert-shown", { alert: alertId }); });
+    afterPaint(function () { post("local/alert-shown", { alert: alertId }); });
   }
 
   var LAYERS = ["starting", "pairing", "empty", "rotation", "warning"];
@@ -47,7 +47,7 @@
   // ---------------------------------------------------------------- state from the daemon
 
   function poll() {
-    var url = "/local/state" + (rev === null ? "" : "?since=" + rev);
+    var url = "local/state" + (rev === null ? "" : "?since=" + rev);
     fetch(url, { cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (s) {
@@ -162,7 +162,7 @@
 
   function played(item) {
     showing = item.id;
-    post("/local/played", { item: item.id });
+    post("local/played", { item: item.id });
   }
 
   function showImage(item) {
@@ -382,7 +382,7 @@
     showPage: showPage
   };
 
-  setInterval(function () { post("/local/ping", { showing: showing }); }, PING_EVERY_MS);
-  post("/local/ping", { showing: null });
+  setInterval(function () { post("local/ping", { showing: showing }); }, PING_EVERY_MS);
+  post("local/ping", { showing: null });
   poll();
 })();
