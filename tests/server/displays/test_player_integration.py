@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.http import http_date
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from server.services.displays import enrolment
 
@@ -27,7 +28,18 @@ class RealServer:
         self.httpd = None
 
     def start(self) -> RealServer:
-        self.httpd = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        app = self.app
+
+        class ClockedHandler(WSGIRequestHandler):
+            # http.server adds its own Date header (the machine's clock) next to the app's:
+            # let it tell the app's clock too, as a production server's clock would.
+            def date_time_string(self, timestamp=None):
+                clock = app.config.get("AUSHANG_CLOCK")
+                return http_date(clock()) if clock else super().date_time_string(timestamp)
+
+        self.httpd = make_server(
+            "127.0.0.1", self.port, self.app, threaded=True, request_handler=ClockedHandler
+        )
         self.port = self.httpd.server_port
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
