@@ -29,10 +29,10 @@ FIXED_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 def shared_fixtures_dir() -> Path | None:
+    # Only the documented places: the environment, or ../shared/fixtures beside the checkout.
     candidates = [
         os.environ.get("AUSHANG_SHARED_FIXTURES"),
         str(PROJECT_ROOT.parent / "shared" / "fixtures"),
-        "/work/shared/fixtures",
     ]
     for c in candidates:
         if c and Path(c).is_dir():
