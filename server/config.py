@@ -56,6 +56,7 @@ class Settings:
     notify_poll_seconds: float = 1.0
     display_outage_minutes: int = 5
     heartbeat_gather_seconds: float = 1.0
+    heartbeat_retention_days: int = 30
     db_pool_size: int = 10
     # Production serving (``aushang serve``, server/serving.py); documented in the README.
     serve_bind: str = "127.0.0.1:8000"
@@ -95,6 +96,7 @@ class Settings:
             "AUSHANG_NOTIFY_POLL_SECONDS": self.notify_poll_seconds,
             "AUSHANG_DISPLAY_OUTAGE_MINUTES": self.display_outage_minutes,
             "AUSHANG_HEARTBEAT_GATHER_SECONDS": self.heartbeat_gather_seconds,
+            "AUSHANG_HEARTBEAT_RETENTION_DAYS": self.heartbeat_retention_days,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.session_cookie_secure,
@@ -143,6 +145,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         notify_poll_seconds=float(env.get("AUSHANG_NOTIFY_POLL_SECONDS", "1")),
         display_outage_minutes=int(env.get("AUSHANG_DISPLAY_OUTAGE_MINUTES", "5")),
         heartbeat_gather_seconds=float(env.get("AUSHANG_HEARTBEAT_GATHER_SECONDS", "1")),
+        heartbeat_retention_days=int(env.get("AUSHANG_HEARTBEAT_RETENTION_DAYS") or "30"),
         db_pool_size=int(env.get("AUSHANG_DB_POOL_SIZE") or "10"),
         serve_bind=env.get("AUSHANG_BIND") or "127.0.0.1:8000",
         serve_workers=int(env.get("AUSHANG_WORKERS") or "2"),

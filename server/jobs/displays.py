@@ -18,11 +18,25 @@ def detect_outages(session: Session, now: datetime, minutes: int | None = None) 
     return reports.detect_outages(session, now, timedelta(minutes=minutes))
 
 
+def thin_heartbeats(session: Session, now: datetime, days: int | None = None) -> int:
+    """Heartbeats older than AUSHANG_HEARTBEAT_RETENTION_DAYS: first and last per
+    display, hour and shown item stay (see reports.thin_heartbeats)."""
+    if days is None:
+        days = int(current_app.config.get("AUSHANG_HEARTBEAT_RETENTION_DAYS", 30))
+    return reports.thin_heartbeats(session, now, timedelta(days=days))
+
+
 JOBS = [
     JobSpec(
         id="displays.detect_outages",
         func=detect_outages,
         seconds=60,
         description="Ausfälle von Anzeigen mit Bekanntmachungen im Aushang erkennen",
-    )
+    ),
+    JobSpec(
+        id="displays.thin_heartbeats",
+        func=thin_heartbeats,
+        seconds=6 * 3600,
+        description="Alte Herzschläge der Anzeigen ausdünnen (Belege bleiben erhalten)",
+    ),
 ]

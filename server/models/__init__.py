@@ -31,6 +31,7 @@ from .displays import (
     PairingRequest,
     PlayEvent,
     ProvisioningToken,
+    SentItem,
 )
 from .feedback import Feedback
 from .meetings import NoticeMeeting, OParlSource
@@ -84,6 +85,7 @@ __all__ = [
     "Outage",
     "PairingRequest",
     "PlayEvent",
+    "SentItem",
     "ProvisioningToken",
     "NoticeVersion",
     "PublicationChannel",

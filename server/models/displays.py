@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -104,6 +105,10 @@ class Display(db.Model):
     screen_state: Mapped[str | None] = mapped_column(Text)  # JSON of the heartbeat's screen
     last_error: Mapped[str | None] = mapped_column(Text)  # JSON of the heartbeat's last_error
     manifest_etag: Mapped[str | None] = mapped_column(String(200))
+    # Set the first time the player claimed content the server never sent it (a forged
+    # or foreign heartbeat, play event or acknowledgement); staff clear it.
+    suspicious_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspicious_reason: Mapped[str | None] = mapped_column(Text)
 
     tenant: Mapped[Tenant] = relationship()
     groups: Mapped[list[DisplayGroup]] = relationship(
@@ -239,6 +244,26 @@ class PlayEvent(db.Model):
     code: Mapped[str | None] = mapped_column(String(100))
     message: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SentItem(db.Model):
+    """What the server sent one display: a notice version or a warning, from the first
+    manifest answer that carried it until the first one that no longer did (open while
+    the display has not fetched a newer manifest). Heartbeats, proof of play and
+    acknowledgements count only for what is recorded here (or in the current manifest)."""
+
+    __tablename__ = "display_sent"
+
+    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True)
+    display_id: Mapped[int] = mapped_column(ForeignKey("display.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # notice | alert
+    ref_id: Mapped[int] = mapped_column(BigInteger)  # notice id or alert id
+    version: Mapped[int | None] = mapped_column(Integer)  # notice version number
+    version_hash: Mapped[str | None] = mapped_column(String(64))
+    sent_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_display_sent_lookup", "display_id", "kind", "ref_id"),)
 
 
 class Outage(db.Model):

@@ -8,6 +8,7 @@ and an idle player's 304 is answered from memory.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -19,19 +20,19 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.http import http_date
 
 from .. import notify
-from ..domain.errors import PermissionDenied, ValidationFailed
+from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
 from ..domain.posting import utcnow
 from ..extensions import csrf, db
 from ..models import Display
 from ..security import token_hash
 from ..services import alerts as alert_svc
 from ..services import audit
-from ..services.displays import enrolment, reports
+from ..services.displays import enrolment, reports, sent
 from ..services.displays.group_commit import GroupCommit
 from ..services.displays.manifest import Manifest, caches, isoz, manifest_for
 from ..services.displays.snapshot import DisplaySnapshot
+from . import jsonbody
 from .clock import blob_store
-from .jsonbody import storable
 
 log = logging.getLogger("aushang.player_api")
 bp = Blueprint("player_api", __name__, url_prefix="/api/player/v1")
@@ -151,8 +152,15 @@ def _snapshot(digest: str) -> DisplaySnapshot:
 
 
 def _json_body() -> Any:
-    data = request.get_json(silent=True)
-    if data is None or not storable(data):
+    """The request's JSON body, for every player API route: a clear 400 for anything
+    else, nesting deeper than jsonbody.MAX_DEPTH included."""
+    if not request.is_json:
+        abort(_problem(400, "Ungültige Anfrage", "Der Inhalt ist kein gültiges JSON.", "bad-json"))
+    try:
+        data = jsonbody.loads(request.get_data(cache=True))
+    except jsonbody.BadJson as exc:
+        abort(_problem(400, "Ungültige Anfrage", exc.detail, "bad-json"))
+    if data is None:
         abort(_problem(400, "Ungültige Anfrage", "Der Inhalt ist kein gültiges JSON.", "bad-json"))
     return data
 
@@ -284,14 +292,41 @@ def _end_reads() -> None:
         db.session.commit()
 
 
-def _manifest_answer(current: Manifest, now: datetime | None) -> Response:
+def _manifest_answer(snap: DisplaySnapshot, current: Manifest, now: datetime | None) -> Response:
     """The manifest (200), or 304 Not Modified when ``now`` is None."""
     if now is None:
         response = Response(status=304)
     else:
         response = Response(current.body(now), mimetype="application/json")
     response.headers["ETag"] = f'"{current.etag}"'
+    _record_sent_after(response, snap.id, current, now_() if now is None else now)
     return response
+
+
+def _record_sent_after(
+    response: Response, display_id: int, current: Manifest, at: datetime
+) -> None:
+    """Record what this answer carries (sent.py) once it has gone out: the screens
+    first, the bookkeeping after. A 304 confirms the player holds it; only a changed
+    set of items is written, and the first answer after a start checks the record."""
+    refs = current.refs
+    log_ = caches().sent
+    if log_.known(display_id) == refs:
+        return
+    writer = _writer("sent")
+
+    def record() -> None:
+        try:
+            writer.submit(sent.Sending(display_id, refs, at))
+        except SQLAlchemyError as exc:
+            log_.forget(display_id)  # try again with the next answer
+            log.warning(
+                "event=sent_not_recorded display=%s error=%s", display_id, type(exc).__name__
+            )
+            return
+        log_.remember(display_id, refs)
+
+    response.call_on_close(record)
 
 
 @bp.get("/manifest")
@@ -308,10 +343,10 @@ def manifest():
         with notify.hub.subscribe((snap.tenant_scope, notify.ALERTS)) as waiter:
             current = current_manifest(snap, now)
             if known is None or current.etag != known:
-                return _manifest_answer(current, now)
+                return _manifest_answer(snap, current, now)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return _manifest_answer(current, None)
+                return _manifest_answer(snap, current, None)
             if current.expires_at is not None:
                 until = (current.expires_at - now).total_seconds()
                 remaining = min(remaining, max(until, 0.0) + 0.005)
@@ -324,7 +359,7 @@ def manifest():
                 current = current_manifest(snap, now)
                 if current.etag != known:
                     notify.hub.delivered_etag(current.etag)
-                    return _manifest_answer(current, now)
+                    return _manifest_answer(snap, current, now)
         snap = _snapshot(digest)  # revoked meanwhile?
 
 
@@ -377,13 +412,22 @@ def _write_acks(rows: list[dict[str, Any]]) -> list[Exception | None]:
 
 
 def _writer(name: str) -> GroupCommit[Any, Any]:
-    """The application's group commit for heartbeats or acknowledgements."""
+    """The application's group commit for heartbeats, acknowledgements or the record
+    of what was sent."""
     writers = caches().writers
     found = writers.get(name)
     if found is None:
         if name == "heartbeats":
             gather = float(current_app.config["AUSHANG_HEARTBEAT_GATHER_SECONDS"])
             found = GroupCommit(_write_heartbeats, gather_s=gather)
+        elif name == "sent":
+            engine = db.engine  # written after the answer, outside the app context
+
+            def write_sent(items: list[sent.Sending]) -> list[None]:
+                with engine.begin() as conn:
+                    return sent.record_sent(conn, items)
+
+            found = GroupCommit(write_sent)
         else:
             found = GroupCommit(_write_acks)
         found = writers.setdefault(name, found)
@@ -394,12 +438,59 @@ def _unavailable() -> NoReturn:
     abort(_problem(503, "Vorübergehend nicht verfügbar", "Bitte erneut senden.", "unavailable"))
 
 
+def _truth(snap: DisplaySnapshot, now: datetime) -> sent.Truth:
+    return sent.Truth(db.session, snap.id, current_manifest(snap, now).refs, now)
+
+
+def _suspicious(snap: DisplaySnapshot, truth: sent.Truth, now: datetime) -> None:
+    """Flag a display that claimed content it was never sent (logged once), and
+    commit the flag whatever the request does next."""
+    if not truth.rejected:
+        return
+    reason = "Meldete Inhalte, die ihr nie gesendet wurden: " + ", ".join(
+        dict.fromkeys(truth.rejected)
+    )
+    sent.flag_suspicious(db.session, snap.id, snap.tenant_id, reason, now)
+    db.session.commit()
+
+
+def _heartbeat_limit(display_id: int, now: datetime) -> None:
+    """429 with Retry-After for a display sending heartbeats faster than allowed."""
+    cache = caches()
+    limiter = cache.heartbeat_limit
+    if limiter is None:
+        limiter = cache.heartbeat_limit = reports.HeartbeatLimiter(
+            per_minute=float(current_app.config.get("AUSHANG_HEARTBEATS_PER_MINUTE", 12)),
+            burst=int(current_app.config.get("AUSHANG_HEARTBEAT_BURST", 10)),
+        )
+    wait_s = limiter.take(display_id, now)
+    if wait_s > 0:
+        response = _problem(
+            429,
+            "Zu viele Herzschläge",
+            "Dieses Gerät meldet sich zu oft. Bitte später erneut senden.",
+            "rate-limited",
+        )
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+        abort(response)
+
+
 @bp.post("/heartbeat")
 def heartbeat():
     snap, _ = authenticate()
-    body = _json_body()
     now = now_()
+    _heartbeat_limit(snap.id, now)
+    body = _json_body()
     beat = reports.heartbeat_row(snap.id, body, now)
+    claim = sent.notice_claim(beat.row["current_item"])
+    if claim is not None:
+        # The heartbeat stays a sign of life; a claim of a notice the display was never
+        # sent is not evidence and is not kept as what the screen shows.
+        truth = _truth(snap, now)
+        if not truth.sent("notice", claim[0], now, version=claim[1]):
+            truth.rejected.append(f"Herzschlag mit {beat.row['current_item']}")
+            beat = reports.without_item(beat)
+            _suspicious(snap, truth, now)
     _end_reads()  # no connection held while the group gathers
     try:
         stored = _writer("heartbeats").submit(beat)
@@ -415,8 +506,11 @@ def heartbeat():
 def events():
     snap, _ = authenticate()
     body = _json_body()
-    accepted = reports.record_events(db.session, _display(snap), body, now_())
+    now = now_()
+    truth = _truth(snap, now)
+    accepted = reports.record_events(db.session, _display(snap), body, now, truth)
     db.session.commit()
+    _suspicious(snap, truth, now)
     return jsonify({"accepted": accepted})
 
 
@@ -431,7 +525,21 @@ def alert_ack(alert_id: str):
     number = reports.db_id(alert_id)
     if number is None or str(body.get("alert_id")) != alert_id:
         raise ValidationFailed("alert_id passt nicht zur Adresse.", {"alert_id": alert_id})
-    row = reports.ack_row(snap, number, caches().alerts.get(db.session, number), body, now_())
+    now = now_()
+    meta = caches().alerts.get(db.session, number)
+    try:
+        row = reports.ack_row(snap, number, meta, body, now)
+        truth = _truth(snap, now)
+        if not truth.sent("alert", number, row["delivered_at"]) and not truth.sent(
+            "alert", number, now
+        ):
+            raise NotFound("Diese Warnung gibt es nicht.")
+    except NotFound:
+        if meta is not None:  # an existing alert this display was never sent
+            truth = sent.Truth(db.session, snap.id, frozenset(), now)
+            truth.rejected.append(f"Quittung für Warnung {number}")
+            _suspicious(snap, truth, now)
+        raise
     _end_reads()
     try:
         failed = _writer("acks").submit(row)

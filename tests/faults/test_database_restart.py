@@ -114,6 +114,7 @@ def test_terminated_database_connections_lose_no_ack_and_no_proof_of_play(
     start = time.monotonic()
     app.config["AUSHANG_CLOCK"] = lambda: now + timedelta(seconds=time.monotonic() - start)
     app.config["AUSHANG_NOTIFY_LISTENER"] = True
+    app.config["AUSHANG_HEARTBEATS_PER_MINUTE"] = 1e6  # the load floods heartbeats on purpose
     _, plain = enrolment.create_provisioning_token(session, dw.tenant, dw.admin, "Test", now)
     session.commit()
     alert = issue_alert(session, dw)

@@ -62,16 +62,12 @@ def _selected(display: Display, notice: Notice) -> bool:
 
 def _carrying_displays(session: Session, notice: Notice, played: set[int]) -> list[Display]:
     """Displays of the tenant whose selection covers the notice and that were enrolled
-    during the window, plus every display that reported playing it."""
+    during the window, plus every display of the tenant that reported playing it.
+    Another tenant's display is never a channel of this notice, whatever it reported."""
     start, end = configured_window(notice)
     candidates = session.scalars(
         select(Display)
-        .where(
-            or_(
-                Display.tenant_id == notice.tenant_id,
-                Display.id.in_(played or {-1}),
-            )
-        )
+        .where(Display.tenant_id == notice.tenant_id)
         .options(selectinload(Display.categories))
     ).all()
     chosen: list[Display] = []
@@ -132,7 +128,9 @@ def display_records(session: Session, notice: Notice, now: datetime) -> list[dic
                 func.min(PlayEvent.at),
                 func.max(PlayEvent.at),
             )
+            .join(Display, Display.id == PlayEvent.display_id)
             .where(
+                Display.tenant_id == notice.tenant_id,
                 PlayEvent.notice_id == notice.id,
                 PlayEvent.kind == "play",
                 PlayEvent.at >= start,
@@ -142,7 +140,9 @@ def display_records(session: Session, notice: Notice, now: datetime) -> list[dic
         ).all()
         for display_id, version_hash, count, first, last in rows:
             plays.setdefault(display_id, []).append((version_hash, int(count), first, last))
-        # A heartbeat names the item on screen at that moment: evidence as well.
+        # A heartbeat names the item on screen at that moment: evidence as well. The
+        # player API keeps the claim only for a notice it sent that display (sent.py);
+        # the tenant condition also keeps rows from before that check out.
         for display_id, count, first, last in session.execute(
             select(
                 Heartbeat.display_id,
@@ -150,7 +150,9 @@ def display_records(session: Session, notice: Notice, now: datetime) -> list[dic
                 func.min(Heartbeat.received_at),
                 func.max(Heartbeat.received_at),
             )
+            .join(Display, Display.id == Heartbeat.display_id)
             .where(
+                Display.tenant_id == notice.tenant_id,
                 Heartbeat.current_item.like(f"notice-{notice.id}-v%"),
                 Heartbeat.received_at >= start,
                 Heartbeat.received_at < until,

@@ -32,7 +32,8 @@ from ...domain.playlist import PlaylistEntry, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
 from . import slides as slide_svc
-from .reports import AlertMetaCache
+from .reports import AlertMetaCache, HeartbeatLimiter
+from .sent import Ref, SentLog
 from .snapshot import DisplaySnapshot, TokenCache
 from .warnings import build_warnings
 
@@ -64,6 +65,8 @@ class Part:
     entries: list[PlaylistEntry] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
     gens: tuple[int, ...] = ()
+    # What the part carries as evidence can name it (see sent.py): notice versions, alerts.
+    refs: frozenset[Ref] = frozenset()
 
     def fresh(self, gens: tuple[int, ...], now: datetime) -> bool:
         return (
@@ -122,6 +125,8 @@ class DisplayCaches:
     alerts: AlertMetaCache = field(default_factory=AlertMetaCache)
     # Group commits of the player API (server/web/player_api.py creates them).
     writers: dict[str, Any] = field(default_factory=dict)
+    sent: SentLog = field(default_factory=SentLog)
+    heartbeat_limit: HeartbeatLimiter | None = None  # created by the player API from config
 
 
 _CACHES = "aushang_display_caches"
@@ -178,17 +183,19 @@ def build_items(
     )
     items: list[dict[str, Any]] = []
     entries: list[PlaylistEntry] = []
+    refs: set[Ref] = set()
     moments: list[datetime | None] = [later - HORIZON if later else None]
     for notice in notices:
         version = notice.current_version
         assert version is not None and notice.starts_at is not None
         url = slide_svc.public_notice_url(base_url, tenant, notice)
+        refs.add(Ref("notice", notice.id, version.number, version.content_hash))
         for slide in slide_svc.notice_slides(store, notice, version, snap.orientation, url):
             items.append(
                 {
                     "id": f"notice-{notice.id}-v{version.number}{slide.suffix}",
                     "kind": "notice",
-                    "title": version.title,
+                    "title": slide_svc.strip_bidi(version.title),
                     "notice_id": str(notice.id),
                     "version_hash": version.content_hash,
                     "slide": slide.slide,
@@ -248,6 +255,7 @@ def build_items(
         built_for=now,
         entries=entries,
         items=items,
+        refs=frozenset(refs),
     )
 
 
@@ -257,6 +265,8 @@ def _content_item(
     if content.kind == "image":
         if not content.image_sha256 or not store.exists(content.image_sha256):
             return None
+        if slide_svc.image_too_large(store.path_for(content.image_sha256)):
+            return None  # stored before the upload checked it: no player decodes it
         slide = slide_svc.blob(
             content.image_sha256, content.image_size or 0, content.image_media_type or "image/png"
         )
@@ -267,7 +277,7 @@ def _content_item(
     return {
         "id": f"content-{content.id}",
         "kind": content.kind,
-        "title": content.title,
+        "title": slide_svc.strip_bidi(content.title),
         "slide": slide,
         "duration_s": content.duration_s,
         "valid_from": isoz(content.valid_from),
@@ -296,6 +306,10 @@ class Manifest:
 
     def allows(self, sha256: str) -> str | None:
         return self.items.blobs.get(sha256) or self.warnings.blobs.get(sha256)
+
+    @property
+    def refs(self) -> frozenset[Ref]:
+        return self.items.refs | self.warnings.refs
 
 
 def manifest_for(
@@ -351,3 +365,5 @@ def reset_caches(app: Flask | None = None) -> None:
     cache.envelopes.clear()
     cache.tokens.clear()
     cache.alerts.clear()
+    cache.sent.clear()
+    cache.heartbeat_limit = None

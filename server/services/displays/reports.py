@@ -27,6 +27,7 @@ from ...models import (
     PlayEvent,
 )
 from .. import audit
+from .sent import Truth
 from .snapshot import DisplaySnapshot
 
 _UUID_RE = re.compile(r"^[0-9a-f-]{36}$")
@@ -74,6 +75,38 @@ def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
+class HeartbeatLimiter:
+    """Per display, a token bucket of heartbeats: ``burst`` at once, then one every
+    ``60 / per_minute`` seconds. A player sends one a minute (more right after a fault);
+    a device sending hundreds a second gets 429 instead of filling the table.
+    Per process, keyed by display id; times are the API clock's, so tests pass them."""
+
+    def __init__(self, per_minute: float = 12, burst: int = 10, limit: int = 100_000) -> None:
+        self.interval_s = 60.0 / per_minute
+        self.burst = burst
+        self.limit = limit
+        self._buckets: dict[int, tuple[float, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, display_id: int, now: datetime) -> float:
+        """0 if the heartbeat may pass, else the seconds until the next one may."""
+        with self._lock:
+            tokens, at = self._buckets.get(display_id, (float(self.burst), now))
+            elapsed = max(0.0, (now - at).total_seconds())
+            tokens = min(float(self.burst), tokens + elapsed / self.interval_s)
+            if tokens < 1:
+                self._buckets[display_id] = (tokens, now)
+                return (1 - tokens) * self.interval_s
+            if len(self._buckets) >= self.limit:
+                self._buckets.clear()
+            self._buckets[display_id] = (tokens - 1, now)
+            return 0.0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
 @dataclass(frozen=True)
 class HeartbeatRow:
     """One validated heartbeat: the display's latest status and the row to keep."""
@@ -114,6 +147,13 @@ def heartbeat_row(display_id: int, body: Any, now: datetime) -> HeartbeatRow:
     return HeartbeatRow(display_id, status, row)
 
 
+def without_item(beat: HeartbeatRow) -> HeartbeatRow:
+    """The heartbeat without its claim of what is on screen."""
+    return HeartbeatRow(
+        beat.display_id, {**beat.status, "current_item": None}, {**beat.row, "current_item": None}
+    )
+
+
 def store_heartbeats(conn: Connection, beats: Sequence[HeartbeatRow]) -> list[bool]:
     """Store heartbeats in three statements, however many: which displays are enrolled,
     their latest status, the heartbeat rows. Core statements on the tables (the ORM's
@@ -149,8 +189,14 @@ def record_heartbeat(session: Session, display_id: int, body: Any, now: datetime
     return store_heartbeats(session.connection(), [heartbeat_row(display_id, body, now)])[0]
 
 
-def record_events(session: Session, display: Display, body: Any, now: datetime) -> int:
-    """Store new events; repeats (same id) are ignored, so a batch may be resent."""
+def record_events(
+    session: Session, display: Display, body: Any, now: datetime, truth: Truth | None = None
+) -> int:
+    """Store new events; repeats (same id) are ignored, so a batch may be resent.
+
+    With ``truth`` (the player API always passes it), a play event counts as proof of
+    play only for a notice version the server sent this display at ``shown_at``; any
+    other is stored without its notice and named in ``truth.rejected``."""
     events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(events, list) or not events:
         raise ValidationFailed("Keine Ereignisse übermittelt.", {"events": "Liste erwartet."})
@@ -196,8 +242,18 @@ def record_events(session: Session, display: Display, body: Any, now: datetime) 
         if claimed
         else ()
     )
+    if truth is not None:
+        truth.preload("notice", own)
     for row in rows.values():
-        if row.kind == "play" and row.notice_id not in own:
+        if row.kind != "play" or (row.notice_id is None and row.version_hash is None):
+            continue  # mixed-in content: no evidence claimed
+        genuine = row.notice_id in own and (
+            truth is None
+            or truth.sent("notice", row.notice_id, row.at, version_hash=row.version_hash)
+        )
+        if not genuine:
+            if truth is not None:
+                truth.rejected.append(f"Wiedergabe von {row.item_id or row.notice_id}")
             row.notice_id = None
             row.version_hash = None
     known = set(
@@ -325,6 +381,50 @@ def store_acks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         ),
         list(merged.values()),
     )
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+def thin_heartbeats(session: Session, now: datetime, keep_all_for: timedelta) -> int:
+    """Thin heartbeats older than ``keep_all_for``: per display, hour and named item
+    (``current_item``) the first and the last row stay, the others go. Returns how
+    many rows were deleted.
+
+    What the Aushangvermerk reads stays: the first and last heartbeat inside every
+    window (windows open at local midnight, an hour boundary) and the first and last
+    heartbeat naming each notice; its counts then count the rows kept. Outage
+    detection reads the display's last_seen and, for an outage still open, the
+    heartbeats after its start: a display with an open outage keeps every row from
+    that start on. Recent rows (the last ``keep_all_for``) are never touched."""
+    table = Heartbeat.__table__
+    cutoff = now - keep_all_for
+    if session.get_bind().dialect.name == "postgresql":
+        bucket = func.date_trunc("hour", table.c.received_at)
+    else:  # SQLite keeps "YYYY-MM-DD HH:MM:SS…" text
+        bucket = func.substr(table.c.received_at, 1, 13)
+    open_since = dict(
+        session.execute(
+            select(Outage.display_id, func.min(Outage.started_at))
+            .where(Outage.ended_at.is_(None))
+            .group_by(Outage.display_id)
+        ).all()
+    )
+    display_ids = session.scalars(
+        select(table.c.display_id).where(table.c.received_at < cutoff).distinct()
+    ).all()
+    deleted = 0
+    for display_id in display_ids:
+        until = min(cutoff, open_since.get(display_id, cutoff))
+        old = (table.c.display_id == display_id) & (table.c.received_at < until)
+        kept = select(func.min(table.c.id)).where(old).group_by(bucket, table.c.current_item)
+        kept_last = select(func.max(table.c.id)).where(old).group_by(bucket, table.c.current_item)
+        result = session.execute(
+            table.delete().where(old, table.c.id.not_in(kept), table.c.id.not_in(kept_last))
+        )
+        deleted += result.rowcount or 0  # type: ignore[attr-defined]
+    session.flush()
+    return deleted
 
 
 # --- status for staff ------------------------------------------------------------------

@@ -35,7 +35,7 @@ from ..files import BlobStore
 
 log = logging.getLogger("aushang.slides")
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: bidi controls removed
 MAX_PDF_PAGES = 40
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -43,11 +43,91 @@ FONT_DIRS = (
 )
 FONT_FILES = (("DejaVuSans.ttf", 400), ("DejaVuSans-Bold.ttf", 700))
 
+# Bidi controls (embeddings, overrides, isolates, LRM/RLM) reorder what a screen shows:
+# a file "\u202egpj.exe" reads "exe.jpg". Displays show no text that needs them.
+_BIDI_CONTROLS = dict.fromkeys([0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidi control characters (U+202A–U+202E, U+2066–U+2069,
+    U+200E, U+200F)."""
+    return text.translate(_BIDI_CONTROLS)
+
+
+def strip_bidi_deep(value: Any) -> Any:
+    """Every string in a JSON-like value (keys included) without bidi controls."""
+    if isinstance(value, str):
+        return strip_bidi(value)
+    if isinstance(value, dict):
+        return {strip_bidi_deep(k): strip_bidi_deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strip_bidi_deep(v) for v in value]
+    return value
+
+
+# Beyond this a player's browser needs gigabytes to decode one picture (a PNG of
+# 30,000 × 30,000 pixels is a few hundred kilobytes on disk). 8K is 33 megapixels.
+MAX_IMAGE_PIXELS = 40_000_000
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height of a PNG or JPEG from its header, without decoding a pixel;
+    None if the header does not say."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(26)
+            if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            if head[:2] != b"\xff\xd8":
+                return None
+            f.seek(2)
+            for _ in range(10_000):  # markers up to the frame header
+                marker = f.read(2)
+                if len(marker) < 2 or marker[0] != 0xFF:
+                    return None
+                if marker[1] in (0xD8, 0x01) or 0xD0 <= marker[1] <= 0xD7:
+                    continue  # markers without a length
+                length = int.from_bytes(f.read(2), "big")
+                if marker[1] in _JPEG_SOF:
+                    frame = f.read(5)
+                    if len(frame) < 5:
+                        return None
+                    return int.from_bytes(frame[3:5], "big"), int.from_bytes(frame[1:3], "big")
+                if length < 2:
+                    return None
+                f.seek(length - 2, 1)
+    except OSError:
+        return None
+    return None
+
+
+def image_too_large(path: Path) -> str | None:
+    """A German message if the picture has more pixels than a display should decode
+    (or a header that names none), else None."""
+    size = image_size(path)
+    if size is None:
+        return "Die Bildgröße lässt sich nicht lesen; bitte als PNG oder JPEG speichern."
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS or not width or not height:
+        return (
+            f"Das Bild hat {width:,} × {height:,} Pixel; höchstens "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} Megapixel (z. B. 7680 × 4320)."
+        ).replace(",", ".")
+    return None
+
+
+def _finalize(value: Any) -> Any:
+    # Every {{ … }} of a slide: titles, file names, body text, labels.
+    return value.translate(_BIDI_CONTROLS) if isinstance(value, str) else value
+
+
 _env = Environment(
     loader=FileSystemLoader(str(PROJECT_ROOT / "templates")),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_finalize,
 )
 
 
@@ -320,8 +400,9 @@ def _attachment_slides(
         pages, total = pdf_page_images(store.path_for(attachment.sha256))
         images = [(p, "image/png") for p in pages]
     elif attachment.media_type in ("image/png", "image/jpeg") and store.exists(attachment.sha256):
-        images = [(store.read(attachment.sha256), attachment.media_type)]
         total = 1
+        if image_too_large(store.path_for(attachment.sha256)) is None:
+            images = [(store.read(attachment.sha256), attachment.media_type)]
     slides = []
     for page, (data, media) in enumerate(images, start=1):
         sha = store.put_bytes(data)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ... import notify
 from ...models import ContentItem, Display
+from .slides import strip_bidi
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class DisplaySnapshot:
 
     @property
     def ref_json(self) -> str:
-        return json.dumps({"id": str(self.id), "name": self.name}, ensure_ascii=False)
+        return json.dumps({"id": str(self.id), "name": strip_bidi(self.name)}, ensure_ascii=False)
 
 
 def applicable_content(session: Session, display: Display) -> list[ContentItem]:

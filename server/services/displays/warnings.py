@@ -18,7 +18,7 @@ from ...domain.alerts.policy import Behaviour
 from ...domain.alerts.relevance import Place
 from ...models import Tenant
 from ..files import BlobStore
-from .slides import blob, qr_svg
+from .slides import blob, qr_svg, strip_bidi_deep
 
 if TYPE_CHECKING:
     from .manifest import Part
@@ -103,6 +103,7 @@ def build_warnings(
     from ... import notify
     from ...services import alerts as alert_svc
     from .manifest import Part, scope_revisions
+    from .sent import Ref
 
     tenant = session.get(Tenant, snap.tenant_id)
     assert tenant is not None
@@ -114,7 +115,8 @@ def build_warnings(
         now=now,
         policy=policy,
     )
-    warnings = [warning_json(a, store) for a in active]
+    # Alert texts come from outside (NINA, CAP): no bidi control reaches a screen.
+    warnings = [strip_bidi_deep(warning_json(a, store)) for a in active]
     fragment = json.dumps(warnings, ensure_ascii=False, separators=(",", ":"))
     moments = [m for a in active for m in (a.record.expires, a.record.all_clear_until) if m]
     future = [m for m in moments if m > now]
@@ -126,4 +128,5 @@ def build_warnings(
         expires_at=min(future) if future else None,
         revision=scope_revisions(session, (notify.ALERTS,)),
         built_for=now,
+        refs=frozenset(Ref("alert", a.record.id) for a in active),
     )

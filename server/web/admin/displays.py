@@ -24,7 +24,7 @@ from ...models import (
 )
 from ...security import tenant_staff_required
 from ...services.displays import config as svc
-from ...services.displays import enrolment, reports
+from ...services.displays import enrolment, reports, sent, slides
 from ...services.files import BlobStore, store_upload
 from . import bp
 from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
@@ -288,6 +288,17 @@ def display_revoke(display_id: int):
     return redirect(url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display_id))
 
 
+@bp.route("/<tenant>/anzeigen/<int:display_id>/verdacht-erledigt", methods=["POST"])
+@tenant_staff_required("admin")
+def display_suspicion_clear(display_id: int):
+    display = svc.get_display(db.session, g.tenant, display_id)
+    if display.suspicious_at is not None:
+        sent.clear_suspicious(db.session, display, actor(), request_now())
+        db.session.commit()
+        flash("Der Hinweis auf ein verdächtiges Gerät wurde als geprüft entfernt.", "success")
+    return redirect(url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display_id))
+
+
 @bp.route("/<tenant>/anzeigen/<int:display_id>/inhalte", methods=["POST"])
 @tenant_staff_required("admin")
 def display_content_add(display_id: int):
@@ -324,6 +335,11 @@ def display_content_add(display_id: int):
             )
             if data.image.media_type == "application/pdf":
                 raise ValidationFailed("Bitte ein Bild.", {"image": "PNG oder JPEG."})
+            too_large = slides.image_too_large(store().path_for(data.image.sha256))
+            if too_large is not None:
+                raise ValidationFailed(
+                    "Das Bild ist für eine Anzeige zu groß.", {"image": too_large}
+                )
         svc.add_content(db.session, g.tenant, actor(), data, now)
         db.session.commit()
     except ValidationFailed as exc:
