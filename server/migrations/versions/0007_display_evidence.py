@@ -1,6 +1,6 @@
 """displays: what the server sent each display, suspicious devices (evidence only from the truth)
 
-Revision ID: 0008_display_evidence
+Revision ID: 0007_display_evidence
 Revises: 0006_alert_confirmation
 Create Date: 2026-12-03 16:00:00
 
@@ -11,7 +11,7 @@ import server.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_display_evidence'
+revision = '0007_display_evidence'
 down_revision = '0006_alert_confirmation'
 branch_labels = None
 depends_on = None
