@@ -18,12 +18,16 @@ API = "/api/player/v1/"
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches(app):
+def fresh_caches(app, now):
     app.config["AUSHANG_NOTIFY_LISTENER"] = False
+    # The requests run at the data's fixed ``now``: on the machine's clock the notices'
+    # windows would have ended by the time the test runs.
+    app.config["AUSHANG_CLOCK"] = lambda: now
     reset_caches(app)
     audit_throttle.reset()
     yield
     reset_caches(app)
+    app.config.pop("AUSHANG_CLOCK", None)
 
 
 @dataclass
