@@ -189,8 +189,23 @@ def create_backup(
     now: datetime,
     alembic_revision: str | None = None,
 ) -> BackupInfo:
-    """Write the archive to ``target`` (atomically: a temp file renamed at the end)."""
+    """Write the archive to ``target`` (atomically: a temp file renamed at the end, so
+    a failed backup leaves neither a partial archive nor a temp folder)."""
     target = Path(target).resolve()
+    try:
+        return _write_backup(target, database_url, Path(data_dir), now, alembic_revision)
+    except OSError as exc:
+        raise BackupError(
+            f"Die Sicherung konnte nicht geschrieben werden ({exc.filename or target}: "
+            f"{_os_problem(exc)})."
+        ) from None
+    except sqlite3.Error as exc:
+        raise BackupError(f"Die SQLite-Datenbank konnte nicht gelesen werden ({exc}).") from None
+
+
+def _write_backup(
+    target: Path, database_url: str, data_dir: Path, now: datetime, alembic_revision: str | None
+) -> BackupInfo:
     target.parent.mkdir(parents=True, exist_ok=True)
     mtime = now.timestamp()
     with tempfile.TemporaryDirectory(prefix=".aushang-backup-", dir=target.parent) as tmp:
@@ -201,7 +216,7 @@ def create_backup(
         members: list[dict[str, Any]] = []
         with tarfile.open(partial, "w:gz", format=tarfile.PAX_FORMAT) as tar:
             members.append(_add(tar, DB_MEMBERS[kind], db_file, mtime))
-            for rel, path in _data_files(Path(data_dir)):
+            for rel, path in _data_files(data_dir):
                 members.append(_add(tar, FILES_PREFIX + rel, path, mtime))
             manifest = {
                 "format": FORMAT,

@@ -667,3 +667,13 @@ def test_cli_restore_reports_a_failure_without_traceback(
     data_dir.unlink()
     _release_connections()
     assert _rows(db.session) == rows
+
+
+def test_cli_backup_reports_a_failure_without_traceback(app_ctx, session, tmp_path):
+    blocker = _write(tmp_path / "kein-ordner", b"eine Datei, kein Ordner")
+    result = app_ctx.test_cli_runner().invoke(backup_command, [str(blocker / "s.tar.gz")])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Sicherung fehlgeschlagen" in result.output
+    assert "konnte nicht geschrieben werden" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kein-ordner"]
