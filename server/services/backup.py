@@ -144,13 +144,26 @@ def _dump_database(database_url: str, target: Path) -> str:
     return kind
 
 
-def _data_files(data_dir: Path) -> list[tuple[str, Path]]:
+def _sqlite_family(database_url: str) -> set[Path]:
+    """A SQLite database file and its journal, WAL and shared-memory files: they may
+    lie inside the data directory, but they are the database, never stored files."""
+    if database_kind(database_url) != "sqlite":
+        return set()
+    db_path = _sqlite_path(database_url).resolve()
+    return {db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-shm", "-journal"))}
+
+
+def _data_files(
+    data_dir: Path, skip: set[Path] | frozenset[Path] = frozenset()
+) -> list[tuple[str, Path]]:
     if not data_dir.is_dir():
         return []
     found = []
     for path in sorted(data_dir.rglob("*")):
         rel = path.relative_to(data_dir)
         if path.is_symlink() or not path.is_file() or path.name.startswith(TEMP_PREFIXES):
+            continue
+        if path.resolve() in skip:
             continue
         if rel.parts[0].startswith(RESTORE_PREFIX):
             continue
@@ -216,7 +229,7 @@ def _write_backup(
         members: list[dict[str, Any]] = []
         with tarfile.open(partial, "w:gz", format=tarfile.PAX_FORMAT) as tar:
             members.append(_add(tar, DB_MEMBERS[kind], db_file, mtime))
-            for rel, path in _data_files(data_dir):
+            for rel, path in _data_files(data_dir.resolve(), _sqlite_family(database_url)):
                 members.append(_add(tar, FILES_PREFIX + rel, path, mtime))
             manifest = {
                 "format": FORMAT,
@@ -617,6 +630,11 @@ def _stage_and_swap(
         _check_sqlite(archive, db_file)
     new_files = staging / FILES_PREFIX.rstrip("/")
     new_files.mkdir(exist_ok=True)
+    for path in _sqlite_family(database_url):
+        # Older backups carried a database inside the data directory as a file too;
+        # moved in beside the new database, a stale -wal would be replayed into it.
+        if data_dir in path.parents:
+            (new_files / path.relative_to(data_dir)).unlink(missing_ok=True)
     swap = _EntrySwap(disk, data_dir, staging / "previous")
     try:
         swap.swap_in(new_files)

@@ -677,3 +677,83 @@ def test_cli_backup_reports_a_failure_without_traceback(app_ctx, session, tmp_pa
     assert "Sicherung fehlgeschlagen" in result.output
     assert "konnte nicht geschrieben werden" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kein-ordner"]
+
+
+def test_a_sqlite_database_inside_the_data_dir_is_the_database_not_a_file(tmp_path, now):
+    data = tmp_path / "daten"
+    store = BlobStore(data)
+    digest = store.put_bytes(b"eine Anlage")
+    url = f"sqlite:///{data / 'aushang.db'}"
+    con = sqlite3.connect(data / "aushang.db")
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE t (x)")
+    con.execute("INSERT INTO t VALUES ('in der Sicherung')")
+    con.commit()
+    assert (data / "aushang.db-wal").exists()  # the connection stays open: a live WAL
+
+    archive = tmp_path / "innen.tar.gz"
+    info = backup.create_backup(archive, database_url=url, data_dir=data, now=now)
+    with tarfile.open(archive) as tar:
+        assert [n for n in tar.getnames() if n.startswith("files/")] == [
+            f"files/{digest[:2]}/{digest}"
+        ]
+    assert info.files == 1
+
+    con.execute("INSERT INTO t VALUES ('danach')")
+    con.commit()
+    con.close()
+    store.path_for(digest).unlink()
+
+    backup.restore_backup(archive, database_url=url, data_dir=data)
+    con = sqlite3.connect(data / "aushang.db")
+    assert con.execute("SELECT x FROM t").fetchall() == [("in der Sicherung",)]
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+    assert store.path_for(digest).read_bytes() == b"eine Anlage"
+    assert not list(data.glob(".aushang-restore-*"))
+
+
+def test_an_old_backup_with_the_database_among_its_files_does_not_break_it(tmp_path, now):
+    data = tmp_path / "daten"
+    data.mkdir()
+    url = f"sqlite:///{data / 'aushang.db'}"
+    con = sqlite3.connect(data / "aushang.db")
+    con.execute("CREATE TABLE t (x)")
+    con.execute("INSERT INTO t VALUES ('in der Sicherung')")
+    con.commit()
+    con.close()
+    good = backup.create_backup(tmp_path / "neu.tar.gz", database_url=url, data_dir=data, now=now)
+    stale = b"eine alte, fremde WAL-Datei"
+
+    def with_stale_wal(member, data_):
+        if member.name == "manifest.json":
+            manifest = json.loads(data_)
+            manifest["members"].append(
+                {
+                    "path": "files/aushang.db-wal",
+                    "sha256": hashlib.sha256(stale).hexdigest(),
+                    "size": len(stale),
+                }
+            )
+            yield tarfile.TarInfo("files/aushang.db-wal"), stale
+            data_ = json.dumps(manifest).encode()
+        yield member, data_
+
+    old = _rewrite(good.path, tmp_path / "alt.tar.gz", with_stale_wal)
+    assert backup.verify_backup(old).files == 1
+
+    class Recording(backup.Disk):
+        def __init__(self) -> None:
+            self.moved_in: list[Path] = []
+
+        def replace(self, source: Path, target: Path) -> None:
+            self.moved_in.append(Path(target))
+            super().replace(source, target)
+
+    disk = Recording()
+    backup.restore_backup(old, database_url=url, data_dir=data, disk=disk)
+    assert data.resolve() / "aushang.db-wal" not in disk.moved_in
+    assert data.resolve() / "aushang.db" not in disk.moved_in  # only the staged files
+    con = sqlite3.connect(data / "aushang.db")
+    assert con.execute("SELECT x FROM t").fetchall() == [("in der Sicherung",)]
+    con.close()
