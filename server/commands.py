@@ -407,6 +407,7 @@ def restore_command(archive: Path, check_only: bool, yes: bool) -> None:
             archive,
             database_url=cfg["SQLALCHEMY_DATABASE_URI"],
             data_dir=Path(cfg["AUSHANG_DATA_DIR"]),
+            checked=info,
         )
     except BackupError as exc:
         _fail(f"Wiederherstellung fehlgeschlagen: {exc}")

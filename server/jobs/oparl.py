@@ -5,24 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import OParlSource
-from ..services.oparl_import import sync_source
+from ..services.oparl_import import MeetingSource, sync_active_sources
 from ..sources.oparl import DEFAULT_USER_AGENT, OParlClient
 from . import JobSpec
 
 
-def sync_oparl_sources(session: Session, now: datetime) -> int:
-    """Pull meetings modified since each source's last successful run."""
-    user_agent = current_app.config.get("AUSHANG_OPARL_USER_AGENT") or DEFAULT_USER_AGENT
-    client = OParlClient(user_agent=user_agent)
-    done = 0
-    for source in session.scalars(select(OParlSource).where(OParlSource.active)).all():
-        if sync_source(session, source, now, client) is not None:
-            done += 1
-    return done
+def sync_oparl_sources(session: Session, now: datetime, client: MeetingSource | None = None) -> int:
+    """Pull meetings modified since each source's last successful run; return how
+    many sources synced. Tests pass their own ``client``."""
+    if client is None:
+        user_agent = current_app.config.get("AUSHANG_OPARL_USER_AGENT") or DEFAULT_USER_AGENT
+        client = OParlClient(user_agent=user_agent)
+    return sync_active_sources(session, now, client)
 
 
 JOBS = [

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import text
 
@@ -65,6 +64,14 @@ class _LeaderLock:
                 self.conn = None
             return bool(got)
 
+    def release(self) -> None:
+        # Back in the pool the connection would keep holding the session-level lock
+        # (a rollback does not end it): close the database session itself.
+        if self.conn is not None:
+            self.conn.invalidate()
+            self.conn.close()
+            self.conn = None
+
 
 def _add_jobs(scheduler: Any, app: Flask, jobs: list[JobSpec]) -> None:
     for spec in jobs:
@@ -99,18 +106,26 @@ def run_forever(
     app: Flask, jobs: list[JobSpec] | None = None, stop: threading.Event | None = None
 ) -> int:
     """``aushang scheduler``: the production process. Waits to become leader."""
+    # A background scheduler and a wait on ``stop`` rather than BlockingScheduler: one
+    # path for production and tests, and the lock is given back however it ends
+    # (Ctrl-C, a supervisor setting ``stop``).
+    stop = stop or threading.Event()
     lock = _LeaderLock(app)
     waited = False
     while not lock.acquire():
         if not waited:
             log.info("event=scheduler_waiting reason=another_instance_holds_lock")
             waited = True
-        if stop is not None and stop.wait(15):
+        if stop.wait(15):
             return 0
-        if stop is None:
-            threading.Event().wait(15)
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     _add_jobs(scheduler, app, jobs if jobs is not None else all_jobs())
-    log.info("event=scheduler_started mode=process jobs=%d", len(scheduler.get_jobs()))
     scheduler.start()
+    log.info("event=scheduler_started mode=process jobs=%d", len(scheduler.get_jobs()))
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        lock.release()
+        log.info("event=scheduler_stopped")
     return 0

@@ -256,3 +256,9 @@ def sync_source(
     source.synced_until = now
     source.last_error = ""
     return result
+
+
+def sync_active_sources(session: Session, now: datetime, client: MeetingSource) -> int:
+    """One scheduled run over every active source; returns how many synced."""
+    sources = session.scalars(select(OParlSource).where(OParlSource.active)).all()
+    return sum(sync_source(session, source, now, client) is not None for source in sources)
