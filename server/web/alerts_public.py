@@ -40,7 +40,7 @@ from ..sources.cap import (
     read_limited,
 )
 from .jsonbody import storable
-from .setup import problem
+from .setup import ERROR_TEXTS, problem
 
 bp = Blueprint("alerts_public", __name__)
 csrf.exempt(bp)
@@ -104,9 +104,19 @@ def post_alert() -> Any:
         db.session.rollback()
         return _cap_problem(exc)
     policy = svc.policy_from_config(current_app.config)
-    outcome = svc.receive_from_api(
-        db.session, token=token, alert=alert, raw=raw, media_type=media_type, now=now, policy=policy
-    )
+    try:
+        outcome = svc.receive_from_api(
+            db.session,
+            token=token,
+            alert=alert,
+            raw=raw,
+            media_type=media_type,
+            now=now,
+            policy=policy,
+        )
+    except svc.AlertRefused as exc:
+        db.session.commit()  # nothing but the refusal's audit row was written
+        return problem(exc.status, ERROR_TEXTS[exc.status][0], exc.message, reason=exc.reason)
     db.session.commit()
     record = outcome.record
     cap_url = url_for("alerts_public.cap_document", identifier=record.identifier, _external=True)
