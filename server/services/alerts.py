@@ -94,6 +94,9 @@ JSON_MEDIA_TYPE = "application/json"
 AWAITING_CONFIRMATION = "unconfirmed"  # fits phase String(20)
 DISCARDED = "discarded"
 HELD_PHASES = (AWAITING_CONFIRMATION, DISCARDED)
+# An Update or Cancel names the messages it replaces; hundreds would be no real message,
+# and each one is a bound parameter in the lookup (SQLite allows a few thousand).
+MAX_REFERENCES = 100
 
 
 @dataclass(frozen=True)
@@ -439,6 +442,11 @@ def fold(
             f"Nachrichtentyp „{alert.msg_type}“ wird nicht verarbeitet "
             "(erwartet: Alert, Update oder Cancel).",
             {"msgType": "Alert, Update oder Cancel"},
+        )
+    if len(alert.referenced_identifiers()) > MAX_REFERENCES:
+        raise ValidationFailed(
+            f"Die Meldung verweist auf mehr als {MAX_REFERENCES} Meldungen.",
+            {"references": f"höchstens {MAX_REFERENCES} Verweise"},
         )
     issuer = _issuer_of(incoming)
     _check_ownership(session, incoming, issuer)

@@ -261,3 +261,15 @@ def test_json_of_ordinary_depth_with_brackets_in_strings_is_accepted(client, tok
     body["info"][0]["headline"] = "[" * 200 + '{"quoted \\" brace' + "{" * 200
     r = _post(client, token, json.dumps(body), "application/json")
     assert r.status_code == 201, r.get_json()
+
+
+def test_thousands_of_references_are_a_clear_422(client, token, now):
+    body = _json_body(now.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+    body["msgType"] = "Update"
+    body["references"] = " ".join(
+        f"leitstelle@example.org,LS-{i},2026-12-01T10:00:00+01:00" for i in range(6_000)
+    )
+    r = _post(client, token, json.dumps(body), "application/json")
+    assert r.status_code == 422, r.get_data(as_text=True)[:300]
+    assert r.mimetype == "application/problem+json"
+    assert _count() == 0
