@@ -59,9 +59,16 @@ from ..domain.alerts import (
 )
 from ..domain.alerts.lifecycle import EndReason
 from ..domain.alerts.model import reference_datetime
+from ..domain.alerts.ownership import (
+    Issuer,
+    OwnershipRefused,
+    Stored,
+    check_ownership,
+    lookup_names,
+)
 from ..domain.alerts.policy import WARNSTUFEN, behaviour_for, strip_nina_prefix
 from ..domain.alerts.relevance import warning_ars_codes
-from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
+from ..domain.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ..models import (
     AlertDocument,
     AlertFeed,
@@ -87,6 +94,9 @@ JSON_MEDIA_TYPE = "application/json"
 AWAITING_CONFIRMATION = "unconfirmed"  # fits phase String(20)
 DISCARDED = "discarded"
 HELD_PHASES = (AWAITING_CONFIRMATION, DISCARDED)
+# An Update or Cancel names the messages it replaces; hundreds would be no real message,
+# and each one is a bound parameter in the lookup (SQLite allows a few thousand).
+MAX_REFERENCES = 100
 
 
 @dataclass(frozen=True)
@@ -388,6 +398,35 @@ def _write_back(
     return records
 
 
+def _issuer_of(incoming: Incoming) -> Issuer:
+    return Issuer(
+        tenant_id=incoming.issuer.id if incoming.issuer is not None else None,
+        sender=incoming.alert.sender,
+    )
+
+
+def _owner(record: AlertRecord) -> Issuer:
+    if record.feed_key:  # a NINA dashboard's record
+        return Issuer.nina_source()
+    return Issuer(tenant_id=record.issuer_tenant_id, sender=record.sender)
+
+
+def _check_ownership(session: Session, incoming: Incoming, issuer: Issuer) -> None:
+    """Refuse a local message that names a message outside its issuer scope (issue 11).
+
+    Looks at every stored message it could name: local ones in any phase (a held one
+    holds its identifier too) and NINA's on every dashboard.
+    """
+    names = sorted(lookup_names(incoming.alert))
+    rows = session.scalars(select(AlertRecord).where(AlertRecord.identifier.in_(names))).all()
+    stored = [
+        Stored(r.identifier, _owner(r), held=r.phase in HELD_PHASES)
+        for r in rows
+        if incoming.held is None or r.id != incoming.held.id
+    ]
+    check_ownership(incoming.alert, issuer, stored)
+
+
 def fold(
     session: Session,
     incoming: Incoming,
@@ -404,15 +443,25 @@ def fold(
             "(erwartet: Alert, Update oder Cancel).",
             {"msgType": "Alert, Update oder Cancel"},
         )
+    if len(alert.referenced_identifiers()) > MAX_REFERENCES:
+        raise ValidationFailed(
+            f"Die Meldung verweist auf mehr als {MAX_REFERENCES} Meldungen.",
+            {"references": f"höchstens {MAX_REFERENCES} Verweise"},
+        )
+    issuer = _issuer_of(incoming)
+    _check_ownership(session, incoming, issuer)
     keys = {alert.identifier} | set(alert.referenced_identifiers())
     before = _records_for(session, feed_key, keys)
-    # Late originals: messages that reference this one.
+    # Late originals: messages that reference this one. Only the same issuer scope's:
+    # another sender's Cancel naming an identifier before it exists ends nothing.
     late = session.scalars(
         select(AlertRecord).where(
             AlertRecord.feed_key == feed_key,
             AlertRecord.msg_type.in_(("Update", "Cancel")),
             AlertRecord.references.contains(alert.identifier),
             AlertRecord.phase.not_in(HELD_PHASES),
+            AlertRecord.issuer_tenant_id == issuer.tenant_id,
+            AlertRecord.sender == issuer.sender,
         )
     ).all()
     for r in late:
@@ -534,6 +583,48 @@ def _overlaps(code: str, ars: str) -> bool:
     return ars_covers(code, ars) or ars_covers(ars, code)
 
 
+class AlertRefused(DomainError):
+    """A control-centre message refused for who sent it; already in the audit chain.
+
+    The caller commits (so the audit row stays) and answers with ``status``.
+    """
+
+    def __init__(self, status: int, reason: str, message: str, named: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.named = named
+
+
+def _record_refusal(
+    session: Session, token: ApiToken, alert: Alert, refused: AlertRefused, now: datetime
+) -> None:
+    log.warning(
+        "alert=%s event=refused reason=%s token=%s tenant=%s",
+        alert.identifier,
+        refused.reason,
+        token.id,
+        token.tenant_id,
+    )
+    audit.record(
+        session,
+        now=now,
+        action="alert.refused",
+        object_type="api_token",
+        object_id=token.id,
+        actor=f"token:{token.name}",
+        tenant_id=token.tenant_id,
+        details={
+            "reason": refused.reason,
+            "identifier": alert.identifier[:300],
+            "sender": alert.sender[:300],
+            "msg_type": alert.msg_type,
+            "references": (alert.references or "")[:2000],
+            "named": refused.named[:300],
+        },
+    )
+
+
 def receive_from_api(
     session: Session,
     *,
@@ -548,17 +639,24 @@ def receive_from_api(
 
     Targets: the token's tenant and the tenants that allowed it, as far as the
     message's area codes overlap their territory; without area codes only the token's
-    tenant. A message whose area lies only in tenants that did not allow it is refused.
+    tenant. A message whose area lies only in tenants that did not allow it is refused,
+    and so is one that reuses or references a message outside the token's issuer scope
+    (:mod:`server.domain.alerts.ownership`); both raise :class:`AlertRefused` after
+    writing an ``alert.refused`` row to the audit chain.
     """
     allowed = alertable_tenants(session, token.tenant)
     codes = warning_ars_codes(alert)
     if codes:
         targets = [t for t in allowed if any(_overlaps(c, t.ars) for c in codes)]
         if not targets:
-            raise PermissionDenied(
+            refused = AlertRefused(
+                PermissionDenied.status,
+                "area_outside",
                 "Das Warngebiet der Meldung liegt außerhalb der Mandanten, für die dieser "
-                "Zugang warnen darf."
+                "Zugang warnen darf.",
             )
+            _record_refusal(session, token, alert, refused, now)
+            raise refused
     else:
         targets = [token.tenant]
     incoming = Incoming(
@@ -573,7 +671,12 @@ def receive_from_api(
         token=token,
         targets=targets,
     )
-    outcome = fold(session, incoming, now, policy)
+    try:
+        outcome = fold(session, incoming, now, policy)
+    except OwnershipRefused as exc:
+        refused = AlertRefused(exc.status, exc.reason.value, exc.message, exc.identifier)
+        _record_refusal(session, token, alert, refused, now)
+        raise refused from None
     if not outcome.duplicate:
         audit.record(
             session,
@@ -1195,11 +1298,16 @@ def public_alerts(session: Session, tenant: Tenant, now: datetime) -> list[Displ
 
 
 def find_document(session: Session, identifier: str) -> AlertRecord:
-    """The record behind a stable CAP URL; only Actual+Public messages are public."""
+    """The record behind a stable CAP URL; only Actual+Public messages are public.
+
+    NINA's copy wins over a local message with the same identifier: a control centre
+    that sent NINA's identifier before NINA published it must not put its own document
+    behind the URL that NINA's warning links to in every feed (issue 11).
+    """
     record = session.scalar(
         select(AlertRecord)
         .where(AlertRecord.identifier == identifier)
-        .order_by(AlertRecord.feed_key, AlertRecord.id.desc())
+        .order_by(AlertRecord.feed_key.desc(), AlertRecord.id.desc())
     )
     if (
         record is None

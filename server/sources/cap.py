@@ -7,17 +7,20 @@ above the size limit (default 1 MB) are refused before parsing. Every refusal is
 specific :class:`CapError` with a German message; nothing is returned.
 
 The raw bytes of a received document are kept unchanged (W14) next to the parsed
-:class:`~server.domain.alerts.Alert`. Generated documents follow the element order of
+:class:`~server.domain.alerts.Alert`; the parsed message drops a ``web`` value that is
+not an http(s) URL (:func:`safe_web`), so that it never becomes a link or a QR code. Generated documents follow the element order of
 the OASIS schema and write times with ``+01:00``/``+02:00`` offsets (W11).
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # generation only; parsing goes through defusedxml
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -90,8 +93,17 @@ class CapMissingField(CapError):
 
 
 class CapInvalidValue(CapError):
-    def __init__(self, field: str, value: str, allowed: Iterable[str] | None = None) -> None:
-        hint = f" Erlaubt: {', '.join(allowed)}." if allowed is not None else ""
+    def __init__(
+        self,
+        field: str,
+        value: str,
+        allowed: Iterable[str] | None = None,
+        *,
+        hint: str | None = None,
+    ) -> None:
+        hint = f" {hint}" if hint else ""
+        if allowed is not None:
+            hint = f" Erlaubt: {', '.join(allowed)}."
         shown = value if len(value) <= 80 else value[:77] + "…"
         super().__init__(f"Ungültiger Wert „{shown}“ für „{field}“.{hint}")
         self.field = field
@@ -161,8 +173,31 @@ def _when(value: str | None, field: str) -> datetime | None:
         return None
     try:
         return parse_cap_datetime(value)
-    except InvalidCapDateTime:
-        raise CapInvalidValue(field, value) from None
+    except InvalidCapDateTime as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise CapInvalidValue(field, value, hint=reason[:1].upper() + reason[1:]) from None
+
+
+def safe_web(value: str | None) -> str | None:
+    """A CAP ``web`` value if it is an absolute http(s) URL, else ``None``.
+
+    ``web`` becomes a link on the public page and in the feeds and a QR code on every
+    display; a ``javascript:``, ``data:`` or ``file:`` value (or a bare ``//host``)
+    must never become either. The raw document keeps the value as received (W14).
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return text
 
 
 def _pairs(parent: Any, tag: str) -> tuple[ValuePair, ...]:
@@ -249,7 +284,7 @@ def _info(el: Any) -> Info:
         headline=_text(el, "headline", strip=False),
         description=_text(el, "description", strip=False),
         instruction=_text(el, "instruction", strip=False),
-        web=_text(el, "web"),
+        web=safe_web(_text(el, "web")),
         contact=_text(el, "contact", strip=False),
         parameters=_pairs(el, "parameter"),
         resources=tuple(_resource(r) for r in el.findall(_q("resource"))),
@@ -314,6 +349,43 @@ def parse_cap(data: bytes, *, max_bytes: int = MAX_CAP_BYTES) -> ParsedCap:
 
 
 # --- CAP as JSON in (NINA and the control-centre API) --------------------------------
+
+# A CAP message nests about seven levels deep (alert, info, area, geocode); anything
+# far deeper is no CAP message, and 50,000 levels would exhaust the JSON decoder's stack.
+MAX_JSON_DEPTH = 32
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise :class:`CapMalformed` if arrays/objects in ``text`` nest deeper than ``limit``.
+
+    Runs before ``json.loads`` and in one pass: brackets inside strings do not count.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return
+    depth = 0
+    in_string = False
+    escaped_at = -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        ch, at = match.group(), match.start()
+        if in_string:
+            if at == escaped_at:
+                continue
+            if ch == "\\":
+                escaped_at = at + 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise CapMalformed(
+                    f"Das JSON ist zu tief verschachtelt (höchstens {limit} Ebenen): "
+                    "so sieht keine CAP-Meldung aus."
+                )
+        elif ch in "]}":
+            depth -= 1
 
 
 def _j_str(obj: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
@@ -408,7 +480,7 @@ def _j_info(v: Any) -> Info:
         headline=_j_str(v, "headline", "info"),
         description=_j_str(v, "description", "info"),
         instruction=_j_str(v, "instruction", "info"),
-        web=_j_str(v, "web", "info"),
+        web=safe_web(_j_str(v, "web", "info")),
         contact=_j_str(v, "contact", "info"),
         parameters=_j_list(v, "parameter", _j_pair("parameter")),
         areas=_j_list(v, "area", _j_area),

@@ -13,10 +13,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from feeds.warnings import SourceStatus, WarningEntry, build_warning_atom, build_warning_json
 
@@ -36,16 +39,59 @@ from ..sources.cap import (
     CapTooLarge,
     alert_from_cap_json,
     build_cap_xml,
+    check_json_depth,
     parse_cap,
     read_limited,
 )
 from .jsonbody import storable
-from .setup import problem
+from .setup import ERROR_TEXTS, error_page, problem, wants_json
+
+log = logging.getLogger("aushang.alerts")
 
 bp = Blueprint("alerts_public", __name__)
 csrf.exempt(bp)
 
 XML_TYPES = {"application/cap+xml", "application/xml", "text/xml"}
+
+
+# A database that does not answer is an outage, not a bad request: 503, and the control
+# centre's system (or the feed reader) tries again.
+RETRY_AFTER_SECONDS = 30
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+@bp.errorhandler(PoolTimeout)
+def database_unavailable(exc: Exception) -> Any:
+    log.error("event=database_unavailable path=%s error=%s", request.path, type(exc).__name__)
+    try:
+        db.session.rollback()
+    except DATABASE_DOWN:
+        pass
+    detail = "Die Datenbank ist gerade nicht erreichbar. Bitte in Kürze erneut senden."
+    if wants_json():
+        response, status = problem(503, "Vorübergehend nicht verfügbar", detail)
+    else:
+        response, status = error_page(503, detail)
+        response = current_app.make_response((response, status))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
+
+
+def _external(endpoint: str, **values: Any) -> str:
+    """An absolute URL on the configured ``AUSHANG_BASE_URL``, never the request's Host.
+
+    The Host header is the client's to choose; a feed or a ``Location`` built from it
+    sends readers (and cached copies) wherever the sender of a forged header wants.
+    """
+    base = str(current_app.config["AUSHANG_BASE_URL"]).rstrip("/")
+    path = url_for(endpoint, **values)
+    root = request.script_root
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]  # the base URL already names the mount point
+    return base + path
 
 
 def _bearer() -> str | None:
@@ -87,8 +133,13 @@ def post_alert() -> Any:
             media_type = svc.CAP_MEDIA_TYPE
         elif mimetype == "application/json":
             try:
-                obj = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CapMalformed("Kein gültiges JSON (kein UTF-8).") from None
+            check_json_depth(text)
+            try:
+                obj = json.loads(text)
+            except (json.JSONDecodeError, RecursionError):
                 raise CapMalformed("Kein gültiges JSON.") from None
             if not storable(obj):
                 raise CapMalformed("Der Text enthält unzulässige Zeichen (NUL oder Surrogate).")
@@ -104,12 +155,22 @@ def post_alert() -> Any:
         db.session.rollback()
         return _cap_problem(exc)
     policy = svc.policy_from_config(current_app.config)
-    outcome = svc.receive_from_api(
-        db.session, token=token, alert=alert, raw=raw, media_type=media_type, now=now, policy=policy
-    )
+    try:
+        outcome = svc.receive_from_api(
+            db.session,
+            token=token,
+            alert=alert,
+            raw=raw,
+            media_type=media_type,
+            now=now,
+            policy=policy,
+        )
+    except svc.AlertRefused as exc:
+        db.session.commit()  # nothing but the refusal's audit row was written
+        return problem(exc.status, ERROR_TEXTS[exc.status][0], exc.message, reason=exc.reason)
     db.session.commit()
     record = outcome.record
-    cap_url = url_for("alerts_public.cap_document", identifier=record.identifier, _external=True)
+    cap_url = _external("alerts_public.cap_document", identifier=record.identifier)
     body = {
         "id": record.id,
         "identifier": record.identifier,
@@ -178,11 +239,7 @@ def _entries(tenant: Any, now: datetime) -> list[WarningEntry]:
                 msg_type=item.record.msg_type,
                 status=item.record.status,
                 area_desc=", ".join(a.area_desc for a in info.areas) if info else "",
-                cap_url=url_for(
-                    "alerts_public.cap_document",
-                    identifier=item.record.identifier,
-                    _external=True,
-                ),
+                cap_url=_external("alerts_public.cap_document", identifier=item.record.identifier),
                 web=info.web if info else None,
             )
         )
@@ -194,9 +251,9 @@ def tenant_atom(tenant: str) -> Response:
     t = load_tenant(tenant)
     now = utcnow()
     body = build_warning_atom(
-        feed_id=url_for("alerts_public.tenant_atom", tenant=t.slug, _external=True),
+        feed_id=_external("alerts_public.tenant_atom", tenant=t.slug),
         title=f"Warnungen – {t.name}",
-        self_url=url_for("alerts_public.tenant_atom", tenant=t.slug, _external=True),
+        self_url=_external("alerts_public.tenant_atom", tenant=t.slug),
         updated=now,
         entries=_entries(t, now),
         sources=_sources(t, now),
@@ -212,7 +269,7 @@ def tenant_json(tenant: str) -> Response:
     now = utcnow()
     body = build_warning_json(
         title=f"Warnungen – {t.name}",
-        self_url=url_for("alerts_public.tenant_json", tenant=t.slug, _external=True),
+        self_url=_external("alerts_public.tenant_json", tenant=t.slug),
         updated=now,
         entries=_entries(t, now),
         sources=_sources(t, now),

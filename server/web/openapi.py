@@ -337,10 +337,21 @@ def _alerts_paths() -> dict[str, Any]:
                     },
                     "400": _problem("Keine gültige CAP-Meldung."),
                     "401": _problem("Zugangsschlüssel fehlt."),
-                    "403": _problem("Zugangsschlüssel unbekannt, abgelaufen oder ohne Recht."),
+                    "403": _problem(
+                        "Zugangsschlüssel unbekannt, abgelaufen oder ohne Recht; Warngebiet "
+                        "außerhalb der erlaubten Mandanten; oder Update/Cancel einer Meldung "
+                        "eines anderen Absenders oder aus NINA."
+                    ),
+                    "409": _problem(
+                        "Kennung gehört zu einer Meldung eines anderen Absenders oder aus NINA."
+                    ),
                     "413": _problem("Meldung zu groß."),
                     "415": _problem("Nicht unterstütztes Format."),
                     "422": _problem("Meldung unvollständig oder widersprüchlich."),
+                    "503": {
+                        **_problem("Datenbank nicht erreichbar: später erneut senden."),
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    },
                 },
             }
         }

@@ -50,13 +50,23 @@ CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 CAP_DATETIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d$")
 
 
+# Years a CAP date-time may name. Year 1 or 9999 is well-formed xs:dateTime, but moved
+# to UTC or to Berlin time (or given the 15 minutes of an Entwarnung) it leaves the
+# range of ``datetime``; no warning is sent or expires that far out. The upper bound
+# leaves room for NINA's "expires in 1000 years" messages (3021 in the samples).
+CAP_YEARS = range(1900, 9999)
+
+
 class InvalidCapDateTime(ValueError):
     """A date-time that is not in the CAP 1.2 form ``YYYY-MM-DDThh:mm:ss+hh:mm``."""
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, reason: str | None = None) -> None:
         super().__init__(
-            f"Ungültige Zeitangabe {value!r}: erwartet wird JJJJ-MM-TTThh:mm:ss+hh:mm "
-            "(mit Zeitzonen-Versatz, ohne „Z“)."
+            f"Ungültige Zeitangabe {value!r}: "
+            + (
+                reason
+                or "erwartet wird JJJJ-MM-TTThh:mm:ss+hh:mm (mit Zeitzonen-Versatz, ohne „Z“)."
+            )
         )
         self.value = value
 
@@ -64,16 +74,21 @@ class InvalidCapDateTime(ValueError):
 def parse_cap_datetime(value: str) -> datetime:
     """Parse a CAP date-time string into an aware datetime that keeps its offset.
 
-    Raises :class:`InvalidCapDateTime` for anything else, including ``Z`` suffixes
-    and naive values.
+    Raises :class:`InvalidCapDateTime` for anything else, including ``Z`` suffixes,
+    naive values and years outside :data:`CAP_YEARS`.
     """
     text = value.strip()
     if not CAP_DATETIME_RE.match(text):
         raise InvalidCapDateTime(value)
     try:
-        return datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise InvalidCapDateTime(value) from exc
+    if parsed.year not in CAP_YEARS:
+        raise InvalidCapDateTime(
+            value, f"das Jahr muss zwischen {CAP_YEARS.start} und {CAP_YEARS.stop - 1} liegen."
+        )
+    return parsed
 
 
 def cap_datetime(value: datetime) -> str:

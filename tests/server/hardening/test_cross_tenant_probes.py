@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -15,6 +16,7 @@ from server.models import AlertDelivery, AlertRecord, AuditEntry, Display, Heart
 from server.services import audit
 from server.services.displays import enrolment
 from server.services.displays.manifest import caches
+from server.sources.cap import alert_from_cap_json, build_cap_xml
 
 from .conftest import API
 
@@ -225,7 +227,8 @@ def test_alerts_api_with_another_tenants_token(client, two, session):
             content_type="application/json",
             headers=two.b.alerts_auth(),
         )
-        assert r.status_code in (201, 403, 409, 422), r.get_json()
+        assert r.status_code in (403, 409), r.get_json()
+        assert r.mimetype == "application/problem+json"
     session.expire_all()
     assert db.session.get(AlertRecord, alert.id).phase == "active"
     after = _snapshot(session)
@@ -235,3 +238,56 @@ def test_alerts_api_with_another_tenants_token(client, two, session):
     assert [w["identifier"] for w in manifest["warnings"]] == ["urn:a:1"]
     assert audit.verify(session).ok
     assert session.scalar(select(func.count()).select_from(AuditEntry)) > 0
+
+
+def _as_xml(body: str) -> bytes:
+    return build_cap_xml(alert_from_cap_json(json.loads(body)))
+
+
+# The control-centre API: every message kind that can name an existing message, in
+# both formats, addressed to A's area and to B's own (where the area check passes).
+ALERT_ROUTES = [
+    (kind, fmt, area)
+    for kind in ("reuse", "replay", "update", "cancel")
+    for fmt in ("json", "xml")
+    for area in ("a", "b")
+]
+
+
+@pytest.mark.parametrize(("kind", "fmt", "area"), ALERT_ROUTES)
+def test_control_centre_api_matrix_with_a_second_tenants_token(
+    client, two, session, kind, fmt, area
+):
+    real_now = datetime.now(UTC).replace(microsecond=0)
+    alert = _a_alert(client, two, real_now)
+    # What B knows, it knows from A's public warning feed.
+    feed = client.get(f"/{two.a.tenant.slug}/feeds/warnungen.json").get_json()
+    (public,) = feed["warnings"]
+    ident, sent = public["identifier"], alert.sent_text
+    before = _snapshot(session)
+    ars = (two.a if area == "a" else two.b).tenant.ars
+    later = real_now + timedelta(minutes=1)
+    ref = f"leitstelle@example.org,{ident},{sent}"
+    body = {
+        "reuse": lambda: _cap_json(ident, ars, later),
+        "replay": lambda: _cap_json(ident, ars, alert.sent),
+        "update": lambda: _cap_json("urn:b:u", ars, later, msg_type="Update", references=ref),
+        "cancel": lambda: _cap_json("urn:b:c", ars, later, msg_type="Cancel", references=ref),
+    }[kind]()
+    data, content_type = (
+        (body, "application/json") if fmt == "json" else (_as_xml(body), "application/cap+xml")
+    )
+    r = client.post(
+        "/api/v1/alerts", data=data, content_type=content_type, headers=two.b.alerts_auth()
+    )
+    assert r.status_code in (403, 409), r.get_json()
+    assert r.mimetype == "application/problem+json" and r.get_json()["detail"]
+    after = _snapshot(session)
+    assert after["alerts"] == before["alerts"]
+    assert (
+        client.get(f"/{two.a.tenant.slug}/feeds/warnungen.json").get_json()["warnings"]
+        == (feed["warnings"])
+    )
+    refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "alert.refused")).one()
+    assert refused.tenant_id == two.b.tenant.id
+    assert audit.verify(session).ok
