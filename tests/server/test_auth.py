@@ -1,6 +1,8 @@
+import re
 import statistics
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -466,3 +468,12 @@ def test_next_keeps_a_same_site_path_with_query(client, factory, session):
         data={"email": "e@test.example", "password": Factory.PASSWORD},
     )
     assert r.headers["Location"] == "/admin/musterstadt/?seite=2"
+
+
+def test_deploy_example_trusts_exactly_its_one_nginx():
+    root = Path(__file__).parents[2]
+    env = (root / "deploy/server/aushang.env.example").read_text()
+    assert re.search(r"^AUSHANG_TRUSTED_PROXIES=1$", env, re.M)
+    nginx = (root / "deploy/server/nginx/aushang.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx
+    assert "`AUSHANG_TRUSTED_PROXIES`" in (root / "README.md").read_text()
