@@ -34,10 +34,11 @@ class Limit:
     window: timedelta
 
 
-def key_for(secret: str, *parts: str) -> str:
+def key_for(secret: str | bytes, *parts: str) -> str:
     """The stored key of ``parts`` (e.g. ``"address", "203.0.113.7"``)."""
     raw = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-    return hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    return hmac.new(key, raw, hashlib.sha256).hexdigest()
 
 
 def count(session: Session, limit: Limit, key: str, now: datetime) -> int:

@@ -73,12 +73,14 @@ def _home_for(user: User) -> str:
     return url_for("auth.account")
 
 
-def _failed(email: str, user: User | None, keys: tuple[str, str], now: datetime) -> None:
+def _failed(user: User | None, keys: tuple[str, str], now: datetime) -> None:
     """Count a failed login for the account at this address and for the address."""
     account_limit, address_limit = login_limits()
     limits.record(db.session, account_limit, keys[0], now)
     limits.record(db.session, address_limit, keys[1], now)
-    if user is not None and limits.exceeded(db.session, account_limit, keys[0], now):
+    # Checked for unknown addresses too: the same statements either way.
+    now_locked = limits.exceeded(db.session, account_limit, keys[0], now)
+    if user is not None and now_locked:
         audit.record(
             db.session,
             now=now,
@@ -123,7 +125,7 @@ def login():
             if not known or not password_ok:
                 error = WRONG_MESSAGE
                 status = 401
-                _failed(email, user, keys, now)
+                _failed(user, keys, now)
             else:
                 limits.clear(db.session, account_limit, keys[0])
                 audit.record(
