@@ -32,6 +32,13 @@ def _secret_key(instance_path: Path, explicit: str | None) -> str:
     return key_file.read_text().strip()
 
 
+def _non_negative(value: str | None, name: str) -> int:
+    number = int(value or "0")
+    if number < 0:
+        raise ValueError(f"{name} must be 0 or more")
+    return number
+
+
 @dataclass
 class Settings:
     instance_path: Path
@@ -67,6 +74,9 @@ class Settings:
     serve_keepalive: int = 75
     serve_graceful_timeout: int = 10
     serve_access_log: str = ""
+    # Sessions and login limits (issue 11); documented in the README.
+    login_address_max_attempts: int = 30
+    trusted_proxies: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     def flask_config(self) -> dict[str, object]:
@@ -86,6 +96,8 @@ class Settings:
             "AUSHANG_SCHEDULER_IN_PROCESS": self.scheduler_in_process,
             "AUSHANG_LOGIN_MAX_ATTEMPTS": self.login_max_attempts,
             "AUSHANG_LOGIN_LOCK_MINUTES": self.login_lock_minutes,
+            "AUSHANG_LOGIN_ADDRESS_MAX_ATTEMPTS": self.login_address_max_attempts,
+            "AUSHANG_TRUSTED_PROXIES": self.trusted_proxies,
             "AUSHANG_NINA_BASE_URL": self.nina_base_url,
             "AUSHANG_NINA_USER_AGENT": self.nina_user_agent,
             "AUSHANG_ALERT_SENDER": self.alert_sender,
@@ -127,6 +139,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_cookie_secure=_bool(env.get("AUSHANG_SECURE_COOKIES"), False),
         login_max_attempts=int(env.get("AUSHANG_LOGIN_MAX_ATTEMPTS", "5")),
         login_lock_minutes=int(env.get("AUSHANG_LOGIN_LOCK_MINUTES", "15")),
+        login_address_max_attempts=int(env.get("AUSHANG_LOGIN_ADDRESS_MAX_ATTEMPTS") or "30"),
+        trusted_proxies=_non_negative(
+            env.get("AUSHANG_TRUSTED_PROXIES"), "AUSHANG_TRUSTED_PROXIES"
+        ),
         nina_base_url=(env.get("AUSHANG_NINA_BASE_URL") or "https://warnung.bund.de/api31").rstrip(
             "/"
         ),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
-from functools import wraps
+from functools import lru_cache, wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
@@ -24,6 +26,17 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("aushang-timing-equaliser")
 
 MIN_PASSWORD_LENGTH = 10
+_COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+# Digits and punctuation after a common stem add little: "Sommer2026!" is a stem.
+_TRAILING_DECORATION = re.compile(r"[\d\W_]+$")
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    lines = _COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().casefold() for line in lines if line.strip() and not line.startswith("#")
+    )
 
 
 def hash_password(password: str) -> str:
@@ -38,9 +51,22 @@ def check_password(stored_hash: str | None, password: str) -> bool:
 
 
 def password_problem(password: str) -> str | None:
-    """A German reason why a new password is too weak, or None."""
+    """A German reason why a new password is too weak, or None.
+
+    At least ``MIN_PASSWORD_LENGTH`` characters, not only spaces, not one character
+    repeated, letters mixed with digits or other signs, and not a common password
+    (``common_passwords.txt``), also not one with digits or signs tacked on."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Mindestens {MIN_PASSWORD_LENGTH} Zeichen."
+    if not password.strip():
+        return "Das Passwort darf nicht nur aus Leerzeichen bestehen."
+    if len(set(password)) == 1:
+        return "Das Passwort darf nicht aus einem einzigen, wiederholten Zeichen bestehen."
+    folded = password.strip().casefold()
+    common = common_passwords()
+    stem = _TRAILING_DECORATION.sub("", folded)
+    if folded in common or (stem and stem in common):
+        return "Dieses Passwort ist zu verbreitet und leicht zu erraten. Bitte ein anderes wählen."
     if password.isdigit() or password.lower() == password and password.isalpha():
         return "Bitte Buchstaben mit Ziffern oder Sonderzeichen mischen."
     return None

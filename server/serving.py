@@ -32,6 +32,58 @@ log = logging.getLogger("aushang.serve")
 
 WORKER_CLASSES = ("gthread", "gevent", "sync")
 
+# What gunicorn answers itself (a malformed request line, oversized headers) never
+# reaches Flask, so it gets the app's security headers here; the page has no assets.
+ERROR_PAGE_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cache-Control", "no-store"),
+)
+ERROR_PAGE_TEXTS = {
+    400: ("Ungültige Anfrage", "Die Anfrage war unvollständig oder fehlerhaft."),
+    403: ("Keine Berechtigung", "Diese Anfrage ist nicht erlaubt."),
+    414: ("Adresse zu lang", "Die angeforderte Adresse ist zu lang."),
+    431: ("Kopfzeilen zu groß", "Die Kopfzeilen der Anfrage sind zu groß."),
+}
+
+
+def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``util.write_error`` with security headers and a German page.
+
+    The detail gunicorn passes (it quotes the bad request line) goes to its log, not
+    into the page: nothing from the request is reflected."""
+    from gunicorn import util
+
+    title, text = ERROR_PAGE_TEXTS.get(
+        status_int, ("Fehler", "Die Anfrage konnte nicht bearbeitet werden.")
+    )
+    body = (
+        '<!doctype html>\n<html lang="de"><head><meta charset="utf-8">'
+        f"<title>{status_int} {title}</title></head>"
+        f"<body><h1>{title}</h1><p>{text}</p></body></html>\n"
+    ).encode()
+    head = [
+        f"HTTP/1.1 {status_int} {reason}",
+        "Connection: close",
+        "Content-Type: text/html; charset=utf-8",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in ERROR_PAGE_HEADERS),
+    ]
+    util.write_nonblock(sock, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+
+def install_error_page() -> None:
+    """Make every gunicorn worker answer its own errors through ``write_error``.
+
+    gunicorn has one call site (``Worker.handle_error`` → ``util.write_error``) for all
+    worker classes; replacing the module function in the master before it forks
+    covers sync, gthread and gevent alike, without a worker subclass per class."""
+    from gunicorn import util
+
+    util.write_error = write_error
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -112,6 +164,7 @@ class AushangApplication(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        install_error_page()
         for key, value in self.options.gunicorn_config().items():
             if value is not None:
                 self.cfg.set(key, value)

@@ -131,12 +131,10 @@ def _reset_process_state(app) -> None:
     it for the life of a process; every test starts without it, like its database."""
     from server import notify
     from server.services.displays.manifest import reset_caches
-    from server.web.auth import ip_limiter
     from server.web.player_api import audit_throttle
     from server.web.public import feedback_limiter
 
     notify.stop_listener()  # an earlier test's server may have left one on its database
-    ip_limiter.reset()
     feedback_limiter.reset()
     audit_throttle.reset()
     reset_caches(app)

@@ -3,6 +3,7 @@
 Importing this package registers every table with the metadata Alembic compares.
 """
 
+from .access import LimitEvent, LoginSession
 from .alerts import (
     ALERT_ORIGIN_LABELS,
     ALERT_ORIGINS,
@@ -73,6 +74,8 @@ __all__ = [
     "DisplayChange",
     "DisplayGroup",
     "Heartbeat",
+    "LimitEvent",
+    "LoginSession",
     "Membership",
     "NOTICE_STATUSES",
     "Notice",

@@ -1,11 +1,23 @@
-"""Login, logout and password change."""
+"""Login, logout and password change.
+
+Login limits (kept in the database, so they hold across worker processes and hosts,
+keyed on the client address behind the trusted proxies, see ``setup.trust_proxies``):
+
+* per account *and* client address: ``AUSHANG_LOGIN_MAX_ATTEMPTS`` failures within
+  ``AUSHANG_LOGIN_LOCK_MINUTES`` stop further tries of that account from that address.
+  Someone guessing from elsewhere cannot lock the real user out.
+* per client address: ``AUSHANG_LOGIN_ADDRESS_MAX_ATTEMPTS`` failures within the same
+  window, against password spraying across many accounts.
+
+Only failures count. Every answer is the same for known and unknown addresses: the
+same messages, and exactly one password-hash verification per checked attempt (a
+dummy hash for unknown or deactivated accounts), so neither the text nor the time of
+an answer tells whether an account exists.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -16,57 +28,41 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
-from ..domain.posting import utcnow
 from ..extensions import db
 from ..models import User
 from ..security import check_password, hash_password, password_problem
-from ..services import audit
+from ..services import audit, limits
+from ..services.limits import MemoryLimiter as _IpLimiter  # noqa: F401  (used by public.py)
+from . import sessions
+from .clock import request_now
 from .forms import safe_next
 
 bp = Blueprint("auth", __name__)
 
-
-class _IpLimiter:
-    """Attempts per client address in a sliding window, against password spraying
-    across many accounts (the per-account lock covers guessing one account)."""
-
-    def __init__(self, limit: int = 20, window_s: float = 300.0) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _window(self, key: str, now: float) -> deque[float]:
-        q = self._hits.setdefault(key, deque())
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
-
-    def hit(self, key: str) -> bool:
-        """Count one attempt; False when the key is over its limit (not counted then)."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._window(key, now)
-            if len(q) >= self.limit:
-                return False
-            q.append(now)
-            return True
-
-    def allowed(self, key: str) -> bool:
-        """Whether the key is under its limit, without counting an attempt: for
-        checks where only failures should use up the budget."""
-        with self._lock:
-            return len(self._window(key, time.monotonic())) < self.limit
-
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
+LOCKED_MESSAGE = "Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie einige Minuten."
+WRONG_MESSAGE = "E-Mail-Adresse oder Passwort ist falsch."
 
 
-ip_limiter = _IpLimiter()
+def login_limits() -> tuple[limits.Limit, limits.Limit]:
+    """(per account and address, per address), from the configuration."""
+    cfg = current_app.config
+    window = timedelta(minutes=cfg["AUSHANG_LOGIN_LOCK_MINUTES"])
+    return (
+        limits.Limit("login_account", cfg["AUSHANG_LOGIN_MAX_ATTEMPTS"], window),
+        limits.Limit("login_address", cfg["AUSHANG_LOGIN_ADDRESS_MAX_ATTEMPTS"], window),
+    )
+
+
+def client_address() -> str:
+    """The client's address (the TCP peer, or what the trusted proxies forwarded)."""
+    return request.remote_addr or "?"
+
+
+def limit_key(*parts: str) -> str:
+    return limits.key_for(current_app.secret_key or "", *parts)
 
 
 def _home_for(user: User) -> str:
@@ -77,6 +73,26 @@ def _home_for(user: User) -> str:
     return url_for("auth.account")
 
 
+def _failed(user: User | None, keys: tuple[str, str], now: datetime) -> None:
+    """Count a failed login for the account at this address and for the address."""
+    account_limit, address_limit = login_limits()
+    limits.record(db.session, account_limit, keys[0], now)
+    limits.record(db.session, address_limit, keys[1], now)
+    # Checked for unknown addresses too: the same statements either way.
+    now_locked = limits.exceeded(db.session, account_limit, keys[0], now)
+    if user is not None and now_locked:
+        audit.record(
+            db.session,
+            now=now,
+            action="user.locked",
+            object_type="user",
+            object_id=user.id,
+            actor="system",
+            details={"scope": "account_and_address"},
+        )
+    db.session.commit()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":
@@ -85,49 +101,33 @@ def login():
     email = ""
     status = 200
     if request.method == "POST":
-        now = utcnow()
+        now = request_now()
         email = (request.form.get("email") or "").strip().lower()
         password = request.form.get("password") or ""
-        if not ip_limiter.hit(request.remote_addr or "?"):
-            error = "Zu viele Anmeldeversuche. Bitte warten Sie einige Minuten."
-            status = 429
-        elif not email or not password:
+        address = client_address()
+        keys = (limit_key("account", email, address), limit_key("address", address))
+        account_limit, address_limit = login_limits()
+        if not email or not password:
             error = "Bitte E-Mail-Adresse und Passwort eingeben."
             status = 400
+        elif limits.exceeded(db.session, address_limit, keys[1], now) or limits.exceeded(
+            db.session, account_limit, keys[0], now
+        ):
+            # Decided before the account is looked up: the same answer, at the same
+            # cost, whether the address belongs to an account or not.
+            error = LOCKED_MESSAGE
+            status = 429
         else:
             user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-            if user is not None and user.locked_until and user.locked_until > now:
-                error = (
-                    "Dieses Konto ist nach mehreren Fehlversuchen vorübergehend gesperrt. "
-                    "Bitte versuchen Sie es später erneut."
-                )
-                status = 429
-            elif (
-                user is None
-                or not user.active
-                or not check_password(user.password_hash if user else None, password)
-            ):
-                error = "E-Mail-Adresse oder Passwort ist falsch."
+            known = user is not None and user.active
+            # Exactly one verification on every path (a dummy hash when unknown).
+            password_ok = check_password(user.password_hash if known else None, password)
+            if not known or not password_ok:
+                error = WRONG_MESSAGE
                 status = 401
-                if user is not None:
-                    user.failed_logins += 1
-                    if user.failed_logins >= current_app.config["AUSHANG_LOGIN_MAX_ATTEMPTS"]:
-                        user.locked_until = now + timedelta(
-                            minutes=current_app.config["AUSHANG_LOGIN_LOCK_MINUTES"]
-                        )
-                        user.failed_logins = 0
-                        audit.record(
-                            db.session,
-                            now=now,
-                            action="user.locked",
-                            object_type="user",
-                            object_id=user.id,
-                            actor="system",
-                        )
-                    db.session.commit()
+                _failed(user, keys, now)
             else:
-                user.failed_logins = 0
-                user.locked_until = None
+                limits.clear(db.session, account_limit, keys[0])
                 audit.record(
                     db.session,
                     now=now,
@@ -136,15 +136,16 @@ def login():
                     object_id=user.id,
                     actor=user,
                 )
+                sessions.begin(user, now)
                 db.session.commit()
-                login_user(user)
                 return redirect(safe_next(request.args.get("next"), _home_for(user)))
     return render_template("auth/login.html", error=error, email=email), status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    sessions.end()
+    db.session.commit()
     flash("Sie wurden abgemeldet.", "info")
     return redirect(url_for("auth.login"))
 
@@ -172,9 +173,10 @@ def change_password():
         errors["new_password_repeat"] = "Die beiden Eingaben stimmen nicht überein."
     if errors:
         return render_template("auth/account.html", errors=errors), 422
-    now = utcnow()
+    now = request_now()
     user.password_hash = hash_password(new)
     user.session_epoch += 1
+    sessions.end_others(user, now)
     audit.record(
         db.session,
         now=now,
@@ -184,7 +186,7 @@ def change_password():
         actor=user,
     )
     db.session.commit()
-    login_user(user)  # keep this session, end all others
+    login_user(user)  # this session (its row stays) under the new epoch
     flash("Ihr Passwort wurde geändert. Andere Sitzungen wurden abgemeldet.", "success")
     return redirect(url_for("auth.account"))
 

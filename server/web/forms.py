@@ -22,10 +22,16 @@ def parse_date(raw: str | None, field: str, errors: dict[str, str]) -> date | No
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative redirects after login (no open redirect)."""
-    if not target:
+    """Only same-site relative redirects after login (no open redirect).
+
+    A path of this site: one leading slash, then no second slash or backslash (browsers
+    read ``/\\host`` as ``//host``), no whitespace or control characters (browsers drop
+    tabs and line breaks inside URLs; CR/LF would split the Location header)."""
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return default
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in target):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return default
     return target

@@ -12,7 +12,7 @@ import math
 import re
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_file
@@ -26,7 +26,7 @@ from ..extensions import csrf, db
 from ..models import Display
 from ..security import token_hash
 from ..services import alerts as alert_svc
-from ..services import audit
+from ..services import audit, limits
 from ..services.displays import enrolment, reports, sent
 from ..services.displays.group_commit import GroupCommit
 from ..services.displays.manifest import Manifest, caches, isoz, manifest_for
@@ -81,7 +81,6 @@ class _AuditThrottle:
 
 
 audit_throttle = _AuditThrottle()
-enrol_limiter_lock = threading.Lock()
 
 
 def reject(
@@ -179,24 +178,27 @@ def current_manifest(snap: DisplaySnapshot, now: datetime) -> Manifest:
 # --- enrolment -------------------------------------------------------------------------
 
 
+# Shared by all worker processes (the database), per real client address.
+ENROL_LIMIT = limits.Limit("enrol", 30, timedelta(minutes=10))
+
+
 @bp.post("/enroll")
 def enroll():
-    from .auth import _IpLimiter
+    from .auth import client_address, limit_key
 
     body = _json_body()
     if not isinstance(body, dict) or not isinstance(body.get("player_version"), str):
         raise ValidationFailed("player_version fehlt.", {"player_version": "fehlt"})
     hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
     now = now_()
-    remote = request.remote_addr or "?"
-    with enrol_limiter_lock:
-        limiter = current_app.extensions.setdefault("aushang_enrol_limiter", _IpLimiter(30, 600))
+    remote = client_address()
+    key = limit_key("address", remote)
     too_many = _problem(429, "Zu viele Versuche", "Bitte später erneut versuchen.", "rate-limited")
     prov = body.get("provisioning_token")
     if prov is not None:
         # A whole site may enrol behind one address (NAT): only failed tokens use up
         # the budget, so guessing is limited but a rollout of hundreds is not.
-        if not limiter.allowed(remote):
+        if limits.exceeded(db.session, ENROL_LIMIT, key, now):
             abort(too_many)
         if not isinstance(prov, str) or len(prov) < 8:
             raise ValidationFailed("provisioning_token ungültig.", {"provisioning_token": "≥ 8"})
@@ -210,13 +212,14 @@ def enroll():
             )
         except PermissionDenied as exc:
             db.session.rollback()
-            limiter.hit(remote)
+            limits.record(db.session, ENROL_LIMIT, key, now)
+            db.session.commit()
             log.warning("event=provisioning_rejected remote=%s", remote)
             reject("provisioning_rejected", 403, message=exc.message)
         db.session.commit()
         log.info("event=display_enrolled display=%s method=provisioning", issued.display.id)
         return _token_answer(issued), 201
-    if not limiter.hit(remote):  # every pairing request creates a code: count each
+    if not limits.hit(db.session, ENROL_LIMIT, key, now):  # each creates a code: count each
         abort(too_many)
     pairing, secret = enrolment.start_pairing(
         db.session,

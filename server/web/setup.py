@@ -11,11 +11,14 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..domain.errors import DomainError
 from ..domain.posting import PHASE_LABELS, to_local
 from ..extensions import db, login_manager
 from ..models import ROLE_LABELS, User
+from . import sessions
+from .clock import request_now
 
 log = logging.getLogger("aushang.web")
 
@@ -98,6 +101,20 @@ def filesize(value: int) -> str:
     return f"{value / 1024 / 1024:.1f} MB".replace(".", ",")
 
 
+def trust_proxies(app: Flask) -> None:
+    """Take the client address (and scheme) from ``X-Forwarded-For``/``-Proto`` as set
+    by the configured number of reverse proxies in front of the app.
+
+    With ``AUSHANG_TRUSTED_PROXIES=0`` (the default) those headers are ignored and the
+    address is the TCP peer: anybody can send the headers, so they are believed only
+    from proxies the operator declared. With ``1`` (one nginx, ``deploy/server/``) the
+    last address nginx appended is the client; addresses a client put in front of it
+    are ignored. Rate limits and the audit log key on this address."""
+    hops = int(app.config.get("AUSHANG_TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
 def init_app(app: Flask) -> None:
     event.listen(Engine, "connect", _sqlite_pragmas)
 
@@ -107,14 +124,9 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        try:
-            uid, epoch = (int(x) for x in user_id.split(":", 1))
-        except ValueError:
-            return None
-        user = db.session.get(User, uid)
-        if user is None or user.session_epoch != epoch or not user.active:
-            return None
-        return user
+        return sessions.load_user(user_id, request_now())
+
+    trust_proxies(app)
 
     @app.teardown_request
     def forget_request_state(exc: BaseException | None) -> None:

@@ -164,11 +164,16 @@ def browser(_driver: Any, live_server: LiveServer) -> Iterator[Any]:
 
     After the test, any CSP violation or uncaught script error in the console fails it.
     """
-    from server.web.auth import ip_limiter
+    from sqlalchemy import delete
+
+    from server.models import LimitEvent
 
     _driver.get(live_server.url + "/static/aushang.css")  # same origin, to clear cookies
     _driver.delete_all_cookies()
-    ip_limiter.reset()
+    with live_server.app.app_context():  # no login limits carried over from earlier tests
+        db.session.execute(delete(LimitEvent))
+        db.session.commit()
+        db.session.remove()
     console_failures(_driver)  # drop what earlier tests left
     yield _driver
     failures = console_failures(_driver)

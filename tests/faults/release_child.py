@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from datetime import datetime  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
 
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
@@ -30,6 +30,7 @@ def main() -> int:
     from server.config import load_settings
     from server.extensions import db
     from server.models import User
+    from server.web import sessions
 
     settings = load_settings(
         {"AUSHANG_INSTANCE_PATH": instance, "DATABASE_URL": url, "SECRET_KEY": "test-secret"}
@@ -50,12 +51,15 @@ def main() -> int:
     with app.app_context():
         user = db.session.get(User, int(approver_id))
         user_key = user.get_id()
+        session_token = sessions.create(db.session, user, now, timedelta(days=1))
+        db.session.commit()
         db.session.remove()
         engine = db.engine
         client = app.test_client()
         with client.session_transaction() as s:
             s["_user_id"] = user_key
             s["_fresh"] = True
+            s[sessions.SESSION_TOKEN_KEY] = session_token
         event.listen(engine, "before_cursor_execute", step)
         event.listen(engine, "commit", step)  # before the database commits
         event.listen(Session, "after_commit", step)  # after it has committed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from server.config import load_settings
-from server.serving import ServeOptions
+from server.serving import ERROR_PAGE_HEADERS, ServeOptions, write_error
 
 REPO = Path(__file__).parents[2]
 
@@ -101,6 +102,11 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path):
             except OSError:
                 time.sleep(0.1)  # the worker is still booting; poll with a deadline
         assert body == b"ok\n"
+        # A request line gunicorn refuses before Flask sees it: still the headers.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"GET /<script> HTTP/1.1 extra\r\nHost: x\r\n\r\n")
+            answer = _read_all(conn)
+        assert_error_page(answer, 400)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
@@ -118,3 +124,29 @@ def test_database_pool_size_is_configurable_for_postgresql_only():
     assert options["pool_size"] == 7 and options["max_overflow"] == 7
     lite = load_settings({"SECRET_KEY": "x", "DATABASE_URL": "sqlite:///x.db"})
     assert "pool_size" not in lite.flask_config()["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+def _read_all(conn: socket.socket) -> bytes:
+    chunks = []
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def assert_error_page(answer: bytes, status: int) -> None:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith(f"HTTP/1.1 {status} ")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    for name, value in ERROR_PAGE_HEADERS:
+        assert headers.get(name) == value, name
+    assert int(headers["Content-Length"]) == len(body)
+    assert b"<script>" not in body and "Ungültige Anfrage".encode() in body
+
+
+def test_gunicorn_error_page_carries_the_security_headers():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        write_error(ours, 400, "Bad Request", "Invalid Request Line '<script>'")
+        ours.shutdown(socket.SHUT_WR)
+        assert_error_page(_read_all(theirs), 400)

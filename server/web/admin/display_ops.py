@@ -4,6 +4,7 @@ the staff decision (D2), and the live preview of a display from its current mani
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
@@ -13,15 +14,19 @@ from ...extensions import db
 from ...models import OUTAGE_DECISION_LABELS, Display, DisplayGroup, Outage, ProvisioningToken
 from ...security import tenant_staff_required
 from ...services import alerts as alert_svc
+from ...services import limits
 from ...services.displays import config as svc
 from ...services.displays import enrolment, reports
 from ...services.displays.manifest import manifest_for
 from ...services.displays.snapshot import snapshot_of
+from ..auth import client_address, limit_key
 from . import bp
 from .common import actor, add_nav, form_text, parse_int, request_now
 from .displays import base_url, store
 
 add_nav([("admin.display_outages", "Ausfälle von Anzeigen", ("admin",))])
+
+PAIRING_LIMIT = limits.Limit("pairing_code", 10, timedelta(minutes=15))
 
 # Slides carry their own <style> and never scripts; the same policy as on the player.
 SLIDE_CSP = (
@@ -37,20 +42,36 @@ def display_pair():
     errors: dict[str, str] = {}
     message = None
     form = {"code": "", "display_id": request.args.get("anzeige", "")}
+    status = 200
     if request.method == "POST":
         form = {"code": form_text("code").strip(), "display_id": request.form.get("display_id", "")}
+        now = request_now()
+        # Wrong codes are limited per staff account and per client address, in the
+        # database like the login limits: guessing a waiting screen's code is slow.
+        keys = (limit_key("user", str(actor().id)), limit_key("address", client_address()))
         display_id = parse_int(form["display_id"], "display_id", errors)
         display = db.session.get(Display, display_id) if display_id else None
         if display is None or display.tenant_id != g.tenant.id:
             errors["display_id"] = "Bitte die Anzeige wählen, die dieses Gerät sein soll."
         try:
+            if any(limits.exceeded(db.session, PAIRING_LIMIT, k, now) for k in keys):
+                status = 429
+                raise ValidationFailed(
+                    "Zu viele ungültige Codes. Bitte warten Sie einige Minuten.",
+                    {"code": "Zu viele Fehlversuche, bitte später erneut versuchen."},
+                )
             if errors:
                 raise ValidationFailed("Bitte prüfen Sie die Angaben.", errors)
-            enrolment.pair(db.session, g.tenant, actor(), form["code"], display, request_now())
+            enrolment.pair(db.session, g.tenant, actor(), form["code"], display, now)
             db.session.commit()
         except ValidationFailed as exc:
             db.session.rollback()
             errors, message = exc.field_errors, exc.message
+            if status != 429 and "code" in errors and form["code"]:
+                for key in keys:
+                    limits.record(db.session, PAIRING_LIMIT, key, now)
+                db.session.commit()
+            status = 429 if status == 429 else 422
         else:
             flash(
                 f"Das Gerät wird mit „{display.name}“ gekoppelt; es holt sich seinen Zugang "
@@ -67,7 +88,7 @@ def display_pair():
         form=form,
         errors=errors,
         message=message,
-    ), (422 if errors else 200)
+    ), status
 
 
 @bp.route("/<tenant>/anzeigen/schluessel", methods=["GET", "POST"])

@@ -3,17 +3,23 @@ passwords. Changes to accounts shared with other tenants stay with system admins
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 
 from ...domain.errors import ValidationFailed
 from ...extensions import db
-from ...models import ROLE_LABELS, ROLES, User
+from ...models import ROLE_LABELS, ROLES, Tenant, User
 from ...security import tenant_staff_required
-from ...services import people
+from ...services import audit, limits, people
+from ..auth import limit_key
 from . import bp
 from .common import actor, form_text, request_now
+
+# Answers "this address already has an account elsewhere" per tenant admin.
+TAKEN_ADDRESS_LIMIT = limits.Limit("user_taken_address", 5, timedelta(hours=1))
 
 ROLE_HINTS = {
     "editor": "verfasst Bekanntmachungen und legt sie zur Freigabe vor",
@@ -56,14 +62,26 @@ def user_new():
         }
         password = request.form.get("password") or ""
         repeat = request.form.get("password_repeat") or ""
+        now = request_now()
+        me = actor()
+        probe_key = limit_key("user", str(me.id))
         try:
+            if not me.is_system_admin and limits.exceeded(
+                db.session, TAKEN_ADDRESS_LIMIT, probe_key, now
+            ):
+                status = 429
+                raise ValidationFailed(
+                    "Zu viele Versuche mit bereits vergebenen Adressen. Bitte wenden Sie sich "
+                    "an die Systemadministration.",
+                    {"email": "Bitte später erneut versuchen."},
+                )
             user = people.create_user(
                 db.session,
                 email=form["email"],
                 name=form["name"],
                 password=password,
-                now=request_now(),
-                actor=actor(),
+                now=now,
+                actor=me,
                 tenant=tenant,
                 roles=form["roles"],
                 require_roles=True,
@@ -77,9 +95,12 @@ def user_new():
             db.session.commit()
         except ValidationFailed as exc:
             db.session.rollback()
-            errors, message, status = exc.field_errors, exc.message, 422
+            errors, message = exc.field_errors, exc.message
+            status = 429 if status == 429 else 422
             if password != repeat and "password" not in errors:
                 errors["password_repeat"] = "Die beiden Eingaben stimmen nicht überein."
+            if status == 422 and not me.is_system_admin:
+                _count_taken_address(tenant, me, form["email"], probe_key, now)
         else:
             flash(f"Das Konto für {name} wurde angelegt.", "success")
             return redirect(url_for("admin.user_edit", tenant=tenant.slug, user_id=user_id))
@@ -91,6 +112,29 @@ def user_new():
         message=message,
         role_options=_role_options(),
     ), status
+
+
+def _count_taken_address(
+    tenant: Tenant, me: User, email: str, probe_key: str, now: datetime
+) -> None:
+    """An address that already has an account outside this tenant tells a tenant admin
+    that it exists elsewhere. The answer cannot be hidden without a confirmation by
+    mail (which Aushang has not), so such answers are limited per admin (shared
+    limiter) and recorded in the audit log, where the system admins see who probes."""
+    taken = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if taken is None or tenant.id in taken.tenant_ids():
+        return
+    limits.record(db.session, TAKEN_ADDRESS_LIMIT, probe_key, now)
+    audit.record(
+        db.session,
+        now=now,
+        action="user.create_taken_address",
+        object_type="user",
+        object_id=taken.id,
+        actor=me,
+        details={"tenant": tenant.slug},
+    )
+    db.session.commit()
 
 
 def _render_edit(

@@ -47,11 +47,21 @@ def fast_hash(monkeypatch, _password_hash):
 
 
 def login_as(client, user: User) -> None:
-    """Log a user in through the session cookie, as Flask-Login would after a
-    successful password check (the password flow itself is tested in test_auth)."""
+    """Log a user in through the session cookie and a server-side session row, as the
+    login view does after a successful password check (the password flow itself is
+    tested in test_auth)."""
+    from datetime import timedelta
+
+    from server.web import sessions
+    from server.web.clock import request_now
+
+    # Long-lived, so tests that move the clock later on stay signed in.
+    token = sessions.create(db.session, user, request_now(), timedelta(days=3650))
+    db.session.commit()
     with client.session_transaction() as s:
         s["_user_id"] = user.get_id()
         s["_fresh"] = True
+        s[sessions.SESSION_TOKEN_KEY] = token
 
 
 @dataclass
