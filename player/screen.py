@@ -23,6 +23,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _parse_hhmm(value: object) -> time:
     return parsed
 
 
-def _weekdays(entry: dict) -> frozenset[int]:
+def _weekdays(entry: dict[str, Any]) -> frozenset[int]:
     days = entry.get("weekdays")
     if days is None or days == []:
         return frozenset(range(1, 8))
@@ -61,7 +62,7 @@ def _weekdays(entry: dict) -> frozenset[int]:
     return frozenset(days)
 
 
-def _entry_covers(entry: dict, local: datetime) -> bool:
+def _entry_covers(entry: dict[str, Any], local: datetime) -> bool:
     on = _parse_hhmm(entry.get("on"))
     off = _parse_hhmm(entry.get("off"))
     days = _weekdays(entry)
@@ -77,7 +78,7 @@ def _entry_covers(entry: dict, local: datetime) -> bool:
     return (today in days and now >= on) or (yesterday in days and now < off)
 
 
-def validate_schedule(schedule: Sequence[dict], tz: str) -> None:
+def validate_schedule(schedule: Sequence[dict[str, Any]], tz: str) -> None:
     """Raise ScheduleError when the schedule or the time zone cannot be understood."""
     try:
         ZoneInfo(tz)
@@ -94,7 +95,7 @@ def validate_schedule(schedule: Sequence[dict], tz: str) -> None:
 
 
 def screen_should_be_on(
-    schedule: list[dict], tz: str, now_utc: datetime, warning_active: bool
+    schedule: list[dict[str, Any]], tz: str, now_utc: datetime, warning_active: bool
 ) -> bool:
     """Whether the screen should be on at `now_utc`.
 
@@ -160,7 +161,7 @@ class ScreenState:
     method: str  # "cec" / "wlr" / "none"
     mismatch: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "desired": self.desired,
             "actual": self.actual,

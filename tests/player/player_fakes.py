@@ -246,10 +246,10 @@ class FakeKiosk:
         self.ping_age: float | None = 3.0
         self.current: str | None = None
 
-    def bind(self, player: Player) -> None:
+    def bind(self, player) -> None:
         self.player = player
 
-    def publish(self, view: dict[str, Any]) -> None:
+    def publish(self, view: dict[str, Any], media_types=None) -> None:
         self.views.append(view)
 
     @property
