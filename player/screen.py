@@ -2,7 +2,7 @@
 
 The schedule logic (`screen_should_be_on`) is pure and takes `now_utc` as a parameter. The
 `ScreenController` talks to the screen through an injectable command runner; the default runner
-in this module is the only place in the player that starts subprocesses.
+(``player.commands``) is the only place in the player that starts subprocesses.
 
 Two ways to switch a screen:
 
@@ -19,18 +19,18 @@ be up yet).
 from __future__ import annotations
 
 import logging
-import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from player.commands import CommandResult, Runner, subprocess_runner
+
 log = logging.getLogger(__name__)
 
 METHODS = ("auto", "cec", "wlr", "none")
 CEC_COMMAND = ("cec-client", "-s", "-d", "1")
-COMMAND_TIMEOUT_S = 20.0
 
 
 # --- schedule -------------------------------------------------------------------------------
@@ -116,39 +116,6 @@ def screen_should_be_on(
         return True
     local = now_utc.astimezone(ZoneInfo(tz))
     return any(_entry_covers(entry, local) for entry in schedule)
-
-
-# --- commands -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    returncode: int
-    stdout: str = ""
-    stderr: str = ""
-
-
-Runner = Callable[[Sequence[str], str | None], CommandResult]
-
-
-def subprocess_runner(args: Sequence[str], stdin: str | None = None) -> CommandResult:
-    """Run a command; a missing tool answers 127 and a hanging one 124, never an exception."""
-    try:
-        done = subprocess.run(
-            list(args),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError:
-        return CommandResult(127, "", f"{args[0]}: not found")
-    except subprocess.TimeoutExpired:
-        return CommandResult(124, "", f"{args[0]}: timed out after {COMMAND_TIMEOUT_S:.0f} s")
-    except OSError as exc:
-        return CommandResult(126, "", f"{args[0]}: {exc}")
-    return CommandResult(done.returncode, done.stdout or "", done.stderr or "")
 
 
 # --- controller -----------------------------------------------------------------------------
