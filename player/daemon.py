@@ -11,6 +11,7 @@ patches.
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -98,6 +99,7 @@ class OutboxPort(Protocol):
     def note_deliveries(self, current: set[str], at: str) -> None: ...
     def alert_shown(self, alert_id: str, at: str) -> bool: ...
     def send_acks(self, display_id: str | None) -> None: ...
+    def ack_retry_in(self) -> float | None: ...
 
 
 class HeartbeatPort(Protocol):
@@ -147,7 +149,10 @@ class Player:
         self.time = TimeBase(clock, cache.read_json("clock.json"))
         self.status = Status(self.time, backoff or Backoff(), on_error=self._error_changed)
         self.heartbeat = heartbeat or Heartbeat(client, clock, heartbeat_s)
-        self.outbox = outbox or Outbox(client, cache, clock, on_cache_error=self.status.set_error)
+        ack_backoff = Backoff(self.backoff.base, self.backoff.cap, self.backoff.rng)
+        self.outbox = outbox or Outbox(
+            client, cache, clock, on_cache_error=self.status.set_error, ack_backoff=ack_backoff
+        )
         self.enrolment = enrolment or Enrolment(
             client,
             cache,
@@ -231,7 +236,14 @@ class Player:
             # after a change: every display would send its heartbeat in the same second.
             if not self._beat(horizon=wait):
                 return None
-        limits = [wait, self.heartbeat.due_in(), self._seconds_to_next_change()]
+        ack_retry = self.outbox.ack_retry_in()
+        limits = [
+            wait,
+            self.heartbeat.due_in(),
+            self._seconds_to_next_change(),
+            # Rounded up: a long-poll of 0 s would make the wait for the retry a tight loop.
+            None if ack_retry is None else math.ceil(ack_retry),
+        ]
         return int(max(0, min(x for x in limits if x is not None)))
 
     def _content_step(self) -> float:
@@ -275,10 +287,12 @@ class Player:
         return 0.0
 
     def _warnings_changed(self) -> None:
+        # Draw first, acknowledge after: no network call stands between receiving a
+        # warning and the kiosk page drawing it (the delivered time is taken on receipt).
         current = {w.id for w in self.sync.warnings}
         self.outbox.note_deliveries(current, isoformat_z(self.time.now()))
-        self._send_acks()
         self.refresh()
+        self._send_acks()
 
     def _send_reports(self) -> None:
         if not self._beat():

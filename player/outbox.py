@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from player.backoff import Backoff
 from player.cache import Cache, CacheError
 from player.client import Rejected, ServerError, Unauthorized
 from player.clock import Clock
@@ -69,11 +70,16 @@ class Outbox:
         cache: Cache,
         clock: Clock,
         on_cache_error: Callable[[str, str], None],
+        ack_backoff: Backoff | None = None,
     ) -> None:
         self.client = client
         self.cache = cache
         self.clock = clock
         self.on_cache_error = on_cache_error
+        # Failed acks wait a jittered, growing delay: never a tight loop against a server
+        # that is struggling, and never all displays at once when it is back.
+        self.ack_backoff = ack_backoff or Backoff()
+        self._acks_retry_at = 0.0
         self._lock = threading.RLock()
         self._events: list[dict[str, Any]] = []
         self._events_dirty = False
@@ -199,9 +205,18 @@ class Outbox:
                 self._acks[alert_id].confirmed = confirmed
                 self._persist_acks()
 
+    def ack_retry_in(self) -> float | None:
+        """Seconds until the retry of a failed ack; None when none is waiting for one."""
+        wait = self._acks_retry_at - self.clock.monotonic()
+        with self._lock:
+            if wait <= 0 or not any(e.owed for e in self._acks.values()):
+                return None
+        return wait
+
     def send_acks(self, display_id: str | None) -> None:
-        """Send what is owed; stops at the first failure (the next pass tries again)."""
-        if display_id is None:
+        """Send what is owed; after a failure, nothing until the backoff delay has passed."""
+        mono = self.clock.monotonic()
+        if display_id is None or mono < self._acks_retry_at:
             return
         with self._lock:
             owed = [(a, Ack(**vars(e))) for a, e in self._acks.items() if e.owed]
@@ -224,7 +239,10 @@ class Outbox:
                 self._confirm(alert_id, "rejected")
                 continue
             except ServerError as exc:
-                log.debug(kv(event="ack_deferred", alert=alert_id, error=exc))
+                delay = self.ack_backoff.next_delay()
+                self._acks_retry_at = self.clock.monotonic() + delay
+                log.debug(kv(event="ack_deferred", alert=alert_id, error=exc, retry_s=delay))
                 return
+            self.ack_backoff.reset()
             self._confirm(alert_id, "shown" if entry.shown_at else "delivered")
             log.info(kv(event="alert_acknowledged", alert=alert_id, shown=bool(entry.shown_at)))

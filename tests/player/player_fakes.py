@@ -450,6 +450,9 @@ class FakeOutbox:
         self.ack_sends.append(display_id)
         self.on_send_acks()
 
+    def ack_retry_in(self) -> float | None:
+        return None
+
 
 class FakeHeartbeat:
     def __init__(self, interval_s: float = 60.0) -> None:
