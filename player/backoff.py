@@ -20,7 +20,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         """Record one more failure and return the delay before the next try."""
-        ceiling = min(self.cap, self.base * (2 ** min(self.failures, 30)))
+        ceiling = min(self.cap, self.base * 2.0 ** min(self.failures, 30))
         self.failures += 1
         return ceiling * self.rng()
 

@@ -10,13 +10,13 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from player.cache import SHA256_RE, Cache
-from player.protocol import manifest_blobs
 
 log = logging.getLogger("player.kiosk")
 
@@ -39,6 +39,14 @@ SLIDE_CSP = (
 LONG_POLL_S = 25.0
 
 
+class PageEvents(Protocol):
+    """What the kiosk page reports, passed on to the daemon."""
+
+    def on_played(self, item_id: str) -> None: ...
+    def on_alert_shown(self, alert_id: str) -> None: ...
+    def health(self) -> dict[str, Any]: ...
+
+
 class KioskServer:
     """Holds the published state; the HTTP handler threads read it."""
 
@@ -47,7 +55,7 @@ class KioskServer:
         self._cond = threading.Condition()
         self._rev = 0
         self._view: dict[str, Any] = {"enrolled": False, "items": [], "warnings": []}
-        self._player: Any = None
+        self._player: PageEvents | None = None
         self._last_ping: float | None = None
         self._showing: str | None = None
         self._media_types: dict[str, str] = {}
@@ -71,18 +79,15 @@ class KioskServer:
 
     # -- the player's side ---------------------------------------------------------------
 
-    def bind(self, player: Any) -> None:
+    def bind(self, player: PageEvents) -> None:
         self._player = player
 
-    def publish(self, view: dict[str, Any]) -> None:
+    def publish(self, view: dict[str, Any], media_types: Mapping[str, str] | None = None) -> None:
+        """A new state for the page; ``media_types`` of the files it may ask for, by hash."""
         with self._cond:
             self._rev += 1
             self._view = view
-            manifest = getattr(self._player, "manifest", None) or {}
-            types = {sha: b["media_type"] for sha, b in manifest_blobs(manifest).items()}
-            warnings = {"items": [], "warnings": getattr(self._player, "warnings", [])}
-            types.update({s: b["media_type"] for s, b in manifest_blobs(warnings).items()})
-            self._media_types.update(types)
+            self._media_types.update(media_types or {})
             self._cond.notify_all()
 
     def last_ping_age(self) -> float | None:

@@ -2,7 +2,7 @@
 
 The schedule logic (`screen_should_be_on`) is pure and takes `now_utc` as a parameter. The
 `ScreenController` talks to the screen through an injectable command runner; the default runner
-in this module is the only place in the player that starts subprocesses.
+(``player.commands``) is the only place in the player that starts subprocesses.
 
 Two ways to switch a screen:
 
@@ -19,17 +19,18 @@ be up yet).
 from __future__ import annotations
 
 import logging
-import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from player.commands import CommandResult, Runner, subprocess_runner
 
 log = logging.getLogger(__name__)
 
 METHODS = ("auto", "cec", "wlr", "none")
 CEC_COMMAND = ("cec-client", "-s", "-d", "1")
-COMMAND_TIMEOUT_S = 20.0
 
 
 # --- schedule -------------------------------------------------------------------------------
@@ -50,7 +51,7 @@ def _parse_hhmm(value: object) -> time:
     return parsed
 
 
-def _weekdays(entry: dict) -> frozenset[int]:
+def _weekdays(entry: dict[str, Any]) -> frozenset[int]:
     days = entry.get("weekdays")
     if days is None or days == []:
         return frozenset(range(1, 8))
@@ -61,7 +62,7 @@ def _weekdays(entry: dict) -> frozenset[int]:
     return frozenset(days)
 
 
-def _entry_covers(entry: dict, local: datetime) -> bool:
+def _entry_covers(entry: dict[str, Any], local: datetime) -> bool:
     on = _parse_hhmm(entry.get("on"))
     off = _parse_hhmm(entry.get("off"))
     days = _weekdays(entry)
@@ -77,7 +78,7 @@ def _entry_covers(entry: dict, local: datetime) -> bool:
     return (today in days and now >= on) or (yesterday in days and now < off)
 
 
-def validate_schedule(schedule: Sequence[dict], tz: str) -> None:
+def validate_schedule(schedule: Sequence[dict[str, Any]], tz: str) -> None:
     """Raise ScheduleError when the schedule or the time zone cannot be understood."""
     try:
         ZoneInfo(tz)
@@ -94,7 +95,7 @@ def validate_schedule(schedule: Sequence[dict], tz: str) -> None:
 
 
 def screen_should_be_on(
-    schedule: list[dict], tz: str, now_utc: datetime, warning_active: bool
+    schedule: list[dict[str, Any]], tz: str, now_utc: datetime, warning_active: bool
 ) -> bool:
     """Whether the screen should be on at `now_utc`.
 
@@ -117,39 +118,6 @@ def screen_should_be_on(
     return any(_entry_covers(entry, local) for entry in schedule)
 
 
-# --- commands -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    returncode: int
-    stdout: str = ""
-    stderr: str = ""
-
-
-Runner = Callable[[Sequence[str], str | None], CommandResult]
-
-
-def subprocess_runner(args: Sequence[str], stdin: str | None = None) -> CommandResult:
-    """Run a command; a missing tool answers 127 and a hanging one 124, never an exception."""
-    try:
-        done = subprocess.run(
-            list(args),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError:
-        return CommandResult(127, "", f"{args[0]}: not found")
-    except subprocess.TimeoutExpired:
-        return CommandResult(124, "", f"{args[0]}: timed out after {COMMAND_TIMEOUT_S:.0f} s")
-    except OSError as exc:
-        return CommandResult(126, "", f"{args[0]}: {exc}")
-    return CommandResult(done.returncode, done.stdout or "", done.stderr or "")
-
-
 # --- controller -----------------------------------------------------------------------------
 
 
@@ -160,7 +128,7 @@ class ScreenState:
     method: str  # "cec" / "wlr" / "none"
     mismatch: bool
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "desired": self.desired,
             "actual": self.actual,

@@ -1,92 +1,100 @@
 """What the screen shows, decided from the manifest and the estimated server time.
 
-Pure functions: no I/O, ``now`` is a parameter. The kiosk page receives the result as JSON.
+Pure functions: no I/O, ``now`` is a parameter. The kiosk page receives the result as JSON
+(the local state API: its keys are what ``player/kiosk/`` reads).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from player.clock import parse_utc
+from player.manifest import Alert, Blob, Item
 
 STATUS_LABELS = {"Actual": None, "Exercise": "Übung", "Test": "Test"}
 DEFAULT_TZ = "Europe/Berlin"
 
 
-def item_is_valid(item: dict[str, Any], now: datetime) -> bool:
-    """An item is shown from valid_from (inclusive) to valid_until (exclusive)."""
-    if parse_utc(item["valid_from"]) > now:
-        return False
-    until = item.get("valid_until")
-    return until is None or now < parse_utc(until)
+@dataclass(frozen=True)
+class Content:
+    """What the player holds: the applied manifest's items and the current warnings.
+
+    ``present`` is False before any manifest or warning ever arrived (nothing to call
+    stale yet)."""
+
+    items: tuple[Item, ...]
+    warnings: tuple[Alert, ...]
+    timezone: str | None
+    display_name: str | None
+    present: bool
 
 
-def warning_is_active(warning: dict[str, Any], now: datetime) -> bool:
-    """A Cancel stays (as Entwarnung) until entwarnung_until; others until they expire."""
-    if warning.get("msg_type") == "Cancel":
-        until = warning.get("entwarnung_until")
-        return until is not None and now < parse_utc(until)
-    expires = warning.get("expires")
-    return expires is None or now < parse_utc(expires)
-
-
-def next_change(manifest: dict[str, Any] | None, now: datetime) -> datetime | None:
+def next_change(items: Iterable[Item], warnings: Iterable[Alert], now: datetime) -> datetime | None:
     """The next instant at which the selection changes by time alone."""
-    if not manifest:
-        return None
-    moments = []
-    for item in manifest.get("items", []):
-        moments += [item.get("valid_from"), item.get("valid_until")]
-    for warning in manifest.get("warnings", []):
-        moments += [warning.get("expires"), warning.get("entwarnung_until")]
-    future = [m for m in (parse_utc(v) for v in moments if v) if m > now]
+    moments: list[datetime | None] = []
+    for item in items:
+        moments += [item.valid_from, item.valid_until]
+    for warning in warnings:
+        moments += [warning.expires, warning.entwarnung_until]
+    future = [m for m in moments if m is not None and m > now]
     return min(future) if future else None
 
 
-def zone(manifest: dict[str, Any] | None) -> ZoneInfo:
-    name = ((manifest or {}).get("screen") or {}).get("timezone") or DEFAULT_TZ
+def zone(name: str | None) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(name or DEFAULT_TZ)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TZ)
 
 
-def _local(value: str | None, tz: ZoneInfo) -> str | None:
-    if not value:
-        return None
-    return parse_utc(value).astimezone(tz).strftime("%d.%m.%Y %H:%M")
+def _local(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value else None
 
 
-def _warning_view(warning: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    qr = warning.get("qr") or {}
+def _item_view(item: Item) -> dict[str, Any]:
     return {
-        "id": warning["id"],
-        "behaviour": warning["behaviour"],
-        "msg_type": warning.get("msg_type", "Alert"),
-        "entwarnung": warning.get("msg_type") == "Cancel",
-        "status": warning["status"],
-        "label": STATUS_LABELS.get(warning["status"]),
-        "severity": warning.get("severity", "Unknown"),
-        "headline": warning["headline"],
-        "description": warning.get("description", ""),
-        "instruction": warning.get("instruction", ""),
-        "sender": warning.get("sender", ""),
-        "source": warning.get("source", ""),
-        "sent_local": _local(warning.get("sent"), tz),
-        "expires_local": _local(warning.get("expires"), tz),
-        "languages": warning.get("languages", []),
-        "qr_url": qr.get("url"),
-        "qr_image": f"/assets/{qr['image']['sha256']}" if qr.get("image") else None,
-        "slide": f"/slides/{warning['slide']['sha256']}" if warning.get("slide") else None,
+        "id": item.id,
+        "kind": item.kind,
+        "title": item.title,
+        "url": ("/assets/" if item.kind == "image" else "/slides/") + item.slide.sha256,
+        "duration_s": item.duration_s,
+    }
+
+
+def _file_url(prefix: str, blob: Blob | None, has_file: Callable[[str], bool]) -> str | None:
+    return prefix + blob.sha256 if blob is not None and has_file(blob.sha256) else None
+
+
+def _warning_view(warning: Alert, tz: ZoneInfo, has_file: Callable[[str], bool]) -> dict[str, Any]:
+    # Raw fields are always there, so a warning never waits for a download.
+    return {
+        "id": warning.id,
+        "behaviour": warning.behaviour,
+        "msg_type": warning.msg_type,
+        "entwarnung": warning.entwarnung,
+        "status": warning.status,
+        "label": STATUS_LABELS.get(warning.status),
+        "severity": warning.severity,
+        "headline": warning.headline,
+        "description": warning.description,
+        "instruction": warning.instruction,
+        "sender": warning.sender,
+        "source": warning.source,
+        "sent_local": _local(warning.sent, tz),
+        "expires_local": _local(warning.expires, tz),
+        "languages": [block.to_json() for block in warning.languages],
+        "qr_url": warning.qr.url if warning.qr else None,
+        "qr_image": _file_url("/assets/", warning.qr.image if warning.qr else None, has_file),
+        "slide": _file_url("/slides/", warning.slide, has_file),
     }
 
 
 def build_view(
     *,
-    manifest: dict[str, Any] | None,
+    content: Content,
     now: datetime,
     has_file: Callable[[str], bool],
     enrolled: bool,
@@ -96,46 +104,34 @@ def build_view(
 ) -> dict[str, Any]:
     """The kiosk page's state. Items whose files are not (yet) verified are left out, so
     the screen never shows a half-downloaded or damaged slide."""
-    tz = zone(manifest)
-    items: list[dict[str, Any]] = []
-    warnings: list[dict[str, Any]] = []
-    if manifest and enrolled:
-        for item in manifest.get("items", []):
-            if not item_is_valid(item, now):
-                continue
-            blobs = [item["slide"], *item.get("assets", [])]
-            if not all(has_file(b["sha256"]) for b in blobs):
-                continue
-            items.append(
-                {
-                    "id": item["id"],
-                    "kind": item["kind"],
-                    "title": item.get("title", ""),
-                    "url": ("/assets/" if item["kind"] == "image" else "/slides/")
-                    + item["slide"]["sha256"],
-                    "duration_s": item["duration_s"],
-                }
-            )
-        for warning in manifest.get("warnings", []):
-            if warning_is_active(warning, now):
-                # Raw fields are always there, so a warning never waits for a download.
-                view = _warning_view(warning, tz)
-                if view["slide"] and not has_file(warning["slide"]["sha256"]):
-                    view["slide"] = None
-                if view["qr_image"] and not has_file(warning["qr"]["image"]["sha256"]):
-                    view["qr_image"] = None
-                warnings.append(view)
+    tz = zone(content.timezone)
+    shown = enrolled and content.present
+    items = [
+        _item_view(item)
+        for item in (content.items if shown else ())
+        if item.valid_at(now) and all(has_file(b.sha256) for b in item.blobs())
+    ]
+    warnings = [
+        _warning_view(warning, tz, has_file)
+        for warning in (content.warnings if shown else ())
+        if warning.active_at(now)
+    ]
     stale = last_contact is None or now - last_contact > timedelta(seconds=stale_after_s)
     return {
         "enrolled": enrolled,
         "pairing_code": None if enrolled else pairing_code,
-        "display_name": ((manifest or {}).get("display") or {}).get("name") if enrolled else None,
+        "display_name": content.display_name if enrolled else None,
         "items": items,
         "warnings": warnings,
-        "stale": bool(enrolled and stale and manifest is not None),
+        "stale": bool(enrolled and stale and content.present),
         "stand": last_contact.astimezone(tz).strftime("%d.%m. %H:%M") if last_contact else None,
     }
 
 
 def takeover_active(view: dict[str, Any]) -> bool:
     return any(w["behaviour"] == "takeover" for w in view.get("warnings", []))
+
+
+def current_alert(warnings: Sequence[Alert], now: datetime) -> str | None:
+    """The first warning active at ``now`` (reported in the heartbeat)."""
+    return next((w.id for w in warnings if w.active_at(now)), None)

@@ -1,4 +1,6 @@
-"""Fakes for the player's collaborators: a server, a clock, a kiosk page, a screen."""
+"""Fakes for the player's collaborators: a server, a clock, a kiosk page, a screen, and one
+for each of the Player's own parts (enrolment, content sync, outbox, heartbeat, screen
+power), so the orchestration can be tested on its own."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from player.cache import Cache
 from player.client import ManifestAnswer, NotFound, Unauthorized, Unreachable
 from player.clock import isoformat_z
 from player.daemon import Player
+from player.manifest import Alert, Item, Manifest, parse_manifest
+from player.status import ErrorReport
+from player.view import Content
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -246,10 +251,10 @@ class FakeKiosk:
         self.ping_age: float | None = 3.0
         self.current: str | None = None
 
-    def bind(self, player: Player) -> None:
+    def bind(self, player) -> None:
         self.player = player
 
-    def publish(self, view: dict[str, Any]) -> None:
+    def publish(self, view: dict[str, Any], media_types=None) -> None:
         self.views.append(view)
 
     @property
@@ -322,3 +327,188 @@ class World:
     def enrolled_player(self, **kwargs: Any) -> Player:
         self.cache().write_token(sorted(self.client.valid_tokens)[0])
         return self.player(**kwargs)
+
+
+# -- the Player's own parts ------------------------------------------------------------------
+
+
+class FakeEnrolment:
+    def __init__(self, enrolled: bool = True, delay: float = 5.0) -> None:
+        self.enrolled = enrolled
+        self.delay = delay
+        self.steps = 0
+
+    @property
+    def pairing_code(self) -> str | None:
+        return None if self.enrolled else "K7Q-4XM"
+
+    def load(self) -> None:
+        pass
+
+    def step(self) -> float:
+        self.steps += 1
+        return self.delay
+
+
+class FakeSync:
+    """Holds a manifest given as the server's JSON; records what the Player asked of it."""
+
+    def __init__(self, body: dict[str, Any] | None = None) -> None:
+        self.manifest: Manifest | None = parse_manifest(body) if body else None
+        self.etag: str | None = self.manifest.etag if self.manifest else None
+        self.warnings: tuple[Alert, ...] = self.manifest.warnings if self.manifest else ()
+        self.pending: Manifest | None = None
+        self.calls: list[str] = []
+
+    def load(self) -> None:
+        self.calls.append("load")
+
+    def forget(self) -> None:
+        self.calls.append("forget")
+        self.manifest, self.etag, self.warnings = None, None, ()
+
+    def content(self) -> Content:
+        m = self.manifest
+        return Content(
+            items=m.items if m else (),
+            warnings=self.warnings,
+            timezone=m.screen.timezone if m else None,
+            display_name=m.display_name if m else None,
+            present=m is not None or bool(self.warnings),
+        )
+
+    def display_id(self) -> str | None:
+        m = self.manifest or self.pending
+        return m.display_id if m else None
+
+    def media_types(self) -> dict[str, str]:
+        return {}
+
+    def needs_files(self) -> bool:
+        return self.pending is not None
+
+    def receive(self, answer: ManifestAnswer) -> bool:
+        self.calls.append("receive")
+        self.pending = parse_manifest(answer.manifest)
+        changed = [w.raw for w in self.pending.warnings] != [w.raw for w in self.warnings]
+        self.warnings = self.pending.warnings
+        return changed
+
+    def fetch_missing(self, on_visible) -> None:
+        self.calls.append("fetch_missing")
+
+    def commit_pending(self) -> bool:
+        if self.pending is None:
+            return False
+        self.calls.append("commit")
+        self.manifest, self.etag, self.pending = self.pending, self.pending.etag, None
+        return True
+
+    def prune(self) -> None:
+        self.calls.append("prune")
+
+
+class FakeOutbox:
+    """Records what would be sent; ``on_send_acks`` runs when acks go out (to see what the
+    kiosk page had been told by then)."""
+
+    def __init__(self) -> None:
+        self.played_items: list[str] = []
+        self.errors: list[ErrorReport] = []
+        self.deliveries: list[set[str]] = []
+        self.shown: list[str] = []
+        self.ack_sends: list[str | None] = []
+        self.events_sent = 0
+        self.events_kept = 0
+        self.on_send_acks = lambda: None
+
+    def load(self) -> None:
+        pass
+
+    def played(self, item: Item, at: str) -> None:
+        self.played_items.append(item.id)
+
+    def error(self, report: ErrorReport) -> None:
+        self.errors.append(report)
+
+    def send_events(self) -> None:
+        self.events_sent += 1
+
+    def keep_events(self) -> None:
+        self.events_kept += 1
+
+    def note_deliveries(self, current: set[str], at: str) -> None:
+        self.deliveries.append(set(current))
+
+    def alert_shown(self, alert_id: str, at: str) -> bool:
+        if alert_id in self.shown:
+            return False
+        self.shown.append(alert_id)
+        return True
+
+    def send_acks(self, display_id: str | None) -> None:
+        self.ack_sends.append(display_id)
+        self.on_send_acks()
+
+    def ack_retry_in(self) -> float | None:
+        return None
+
+
+class FakeHeartbeat:
+    def __init__(self, interval_s: float = 60.0) -> None:
+        self.interval_s = interval_s
+        self.due = True
+        self.bodies: list[dict[str, Any]] = []
+        self.made_due = 0
+        self.reject = False
+
+    def due_in(self) -> float:
+        return 0.0 if self.due else self.interval_s
+
+    def due_now(self) -> None:
+        self.made_due += 1
+        self.due = True
+
+    def beat(self, body, horizon: float = 0.0) -> datetime | None:
+        if not self.due:
+            return None
+        if self.reject:
+            raise Unauthorized("HTTP 401", 401)
+        self.bodies.append(body())
+        self.due = False
+        return None
+
+
+class FakeScreenPower:
+    def __init__(self) -> None:
+        self.updates: list[tuple[str, bool]] = []
+        self.error: str | None = None
+
+    def update(self, schedule, tz: str, now: datetime, takeover: bool) -> str | None:
+        self.updates.append((tz, takeover))
+        return self.error
+
+    def state_json(self) -> dict[str, Any] | None:
+        return None
+
+
+class Parts:
+    """One fake for each of the Player's parts, and a Player built from them."""
+
+    def __init__(self, world: World, body: dict[str, Any] | None = None) -> None:
+        self.world = world
+        self.enrolment = FakeEnrolment()
+        self.sync = FakeSync(body)
+        self.outbox = FakeOutbox()
+        self.heartbeat = FakeHeartbeat()
+        self.screen_power = FakeScreenPower()
+
+    def player(self, **kwargs: Any) -> Player:
+        return self.world.player(
+            enrolment=self.enrolment,
+            sync=self.sync,
+            outbox=self.outbox,
+            heartbeat=self.heartbeat,
+            screen_power=self.screen_power,
+            **kwargs,
+        )

@@ -122,21 +122,37 @@ class PlayerProcess:
             shas.update(a["sha256"] for a in item["assets"])
         return shas
 
+    def read_asset(self, name: str) -> bytes | None:
+        """The bytes of a stored file, or None when it is not (or no longer) there."""
+        try:
+            return (self.state_dir / "assets" / name).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def verified(self, sha: str) -> bool:
-        path = self.state_dir / "assets" / sha
-        return path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == sha
+        data = self.read_asset(sha)
+        return data is not None and hashlib.sha256(data).hexdigest() == sha
 
     def consistency_problems(self) -> list[str]:
         """Everything the stored manifest refers to is there and correct; nothing with a
-        final name is damaged."""
+        final name is damaged.
+
+        The player may be running: a file it prunes between the listing and the reading is
+        gone, not damaged (it only ever prunes files no stored manifest refers to, and those
+        are checked above). A file that is there with the wrong content — torn, truncated or
+        corrupt — is damage, however briefly it exists."""
         problems = []
         manifest = self.stored_manifest()
-        for sha in self.referenced(manifest):
+        referenced = self.referenced(manifest)
+        for sha in referenced:
             if not self.verified(sha):
                 problems.append(f"missing or damaged: {sha[:12]}")
         assets = self.state_dir / "assets"
         if assets.exists():
             for path in assets.iterdir():
-                if not path.name.startswith(".tmp-") and not self.verified(path.name):
+                if path.name.startswith(".tmp-") or path.name in referenced:
+                    continue
+                data = self.read_asset(path.name)
+                if data is not None and hashlib.sha256(data).hexdigest() != path.name:
                     problems.append(f"damaged file with final name: {path.name[:12]}")
         return problems

@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 from player_fakes import T0, notice_item, slide_html, warning
 
-from player.protocol import ProtocolError, check_manifest
+from player.manifest import parse_manifest
+from player.protocol import ProtocolError
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "contract" / "player-protocol-v1.schema.json").read_text())
@@ -50,7 +51,7 @@ def test_every_message_has_an_example():
 def test_player_accepts_example_manifests():
     for path in EXAMPLES:
         if path.stem.startswith("manifest"):
-            check_manifest(json.loads(path.read_text()))
+            parse_manifest(json.loads(path.read_text()))
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def test_player_rejects_broken_manifests(damage):
     manifest = json.loads((REPO / "contract" / "examples" / "manifest.json").read_text())
     damage(manifest)
     with pytest.raises(ProtocolError):
-        check_manifest(manifest)
+        parse_manifest(manifest)
     assert list(validator("manifest").iter_errors(manifest))
 
 

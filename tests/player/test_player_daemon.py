@@ -215,7 +215,7 @@ def test_a_change_does_not_bring_every_heartbeat_forward(world):
     _run(player, 3)
     world.client.publish(world.client.items, warnings=[warning()])
     player.run_once()  # the change arrives (every display gets it in the same second)
-    due_in = player._next_heartbeat - world.clock.monotonic()
+    due_in = player.heartbeat.next_due - world.clock.monotonic()
     world.clock.advance(due_in - 40)  # the next heartbeat is due in 40 s
     beats = len(world.client.heartbeats)
     player.run_once()  # next long-poll: cut at the heartbeat, no heartbeat sent early

@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from player.commands import CommandResult, subprocess_runner
 from player.screen import (
-    CommandResult,
     ScreenController,
     ScreenState,
     parse_cec_power,
     parse_wlr_enabled,
     screen_should_be_on,
-    subprocess_runner,
 )
 
 BERLIN = "Europe/Berlin"
