@@ -6,7 +6,7 @@ Pure functions: no I/O, ``now`` is a parameter. The kiosk page receives the resu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -78,6 +78,12 @@ def _warning_view(warning: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
         "sent_local": _local(warning.get("sent"), tz),
         "expires_local": _local(warning.get("expires"), tz),
         "languages": warning.get("languages", []),
+        # For the kiosk's precedence rule and its warning page (Warnstufe, area on every page).
+        "warnstufe": warning.get("warnstufe"),
+        "area": warning.get("area", ""),
+        "sent": warning.get("sent"),
+        "expires": warning.get("expires"),
+        "entwarnung_until": warning.get("entwarnung_until"),
         "qr_url": qr.get("url"),
         "qr_image": f"/assets/{qr['image']['sha256']}" if qr.get("image") else None,
         "slide": f"/slides/{warning['slide']['sha256']}" if warning.get("slide") else None,
@@ -126,8 +132,13 @@ def build_view(
                     view["qr_image"] = None
                 warnings.append(view)
     stale = last_contact is None or now - last_contact > timedelta(seconds=stale_after_s)
+    display = (manifest or {}).get("display") or {}
     return {
         "enrolled": enrolled,
+        # The kiosk's precedence rule runs at this (server) time; the server filters by
+        # display type already, so without the flag the page trusts that filter.
+        "now": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "test_display": display.get("test_display"),
         "pairing_code": None if enrolled else pairing_code,
         "display_name": ((manifest or {}).get("display") or {}).get("name") if enrolled else None,
         "items": items,
