@@ -376,7 +376,7 @@
     el("w-label").textContent = w.label || "";
     el("w-label").hidden = !w.label;
     el("w-stufe").textContent = STUFE_LABELS[stufe] || "";
-    el("w-stufe").hidden = !STUFE_LABELS[stufe];
+    el("w-stufe").hidden = !!w.entwarnung || !STUFE_LABELS[stufe];
     var count = el("w-count");
     count.textContent = (screen.index + 1) + " von " + screen.count;
     count.hidden = screen.count < 2;
@@ -472,7 +472,9 @@
       }
       var text = document.createElement("span");
       text.setAttribute("lang", languagesOf(w)[0].language || "de");
-      text.textContent = (w.entwarnung ? "Entwarnung: " : "Warnung: ") + w.headline +
+      var prefix = w.entwarnung ? "Entwarnung: " : "Warnung: ";
+      if (w.headline.indexOf(prefix.slice(0, -2)) === 0) prefix = "";
+      text.textContent = prefix + w.headline +
         (w.area ? " – " + w.area : "") + (w.sender ? " – " + w.sender : "");
       p.appendChild(text);
       box.appendChild(p);
