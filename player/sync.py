@@ -74,14 +74,7 @@ class ContentSync:
     # -- what is held --------------------------------------------------------------------
 
     def content(self) -> Content:
-        manifest = self.manifest
-        return Content(
-            items=manifest.items if manifest else (),
-            warnings=self.warnings,
-            timezone=manifest.screen.timezone if manifest else None,
-            display_name=manifest.display_name if manifest else None,
-            present=manifest is not None or bool(self.warnings),
-        )
+        return Content.of(self.manifest, self.warnings)
 
     def display_id(self) -> str | None:
         manifest = self.manifest or self._pending

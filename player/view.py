@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from player.manifest import Alert, Blob, Item
+from player.manifest import Alert, Blob, Item, Manifest
 
 STATUS_LABELS = {"Actual": None, "Exercise": "Übung", "Test": "Test"}
 DEFAULT_TZ = "Europe/Berlin"
@@ -30,6 +30,23 @@ class Content:
     timezone: str | None
     display_name: str | None
     present: bool
+    # Whether the server calls this a test display (W7); None where the manifest says nothing.
+    test_display: bool | None = None
+
+    @classmethod
+    def of(cls, manifest: Manifest | None, warnings: tuple[Alert, ...] | None = None) -> Content:
+        """What the player holds with this manifest applied (its own warnings by default)."""
+        alerts = manifest.warnings if manifest and warnings is None else (warnings or ())
+        display = (manifest.raw.get("display") if manifest else None) or {}
+        flag = display.get("test_display") if isinstance(display, dict) else None
+        return cls(
+            items=manifest.items if manifest else (),
+            warnings=alerts,
+            timezone=manifest.screen.timezone if manifest else None,
+            display_name=manifest.display_name if manifest else None,
+            present=manifest is not None or bool(alerts),
+            test_display=flag if isinstance(flag, bool) else None,
+        )
 
 
 def next_change(items: Iterable[Item], warnings: Iterable[Alert], now: datetime) -> datetime | None:
@@ -86,6 +103,12 @@ def _warning_view(warning: Alert, tz: ZoneInfo, has_file: Callable[[str], bool])
         "sent_local": _local(warning.sent, tz),
         "expires_local": _local(warning.expires, tz),
         "languages": [block.to_json() for block in warning.languages],
+        # For the kiosk's precedence rule and its warning page (Warnstufe, area on every page).
+        "warnstufe": warning.raw.get("warnstufe"),
+        "area": warning.raw.get("area", ""),
+        "sent": warning.raw.get("sent"),
+        "expires": warning.raw.get("expires"),
+        "entwarnung_until": warning.raw.get("entwarnung_until"),
         "qr_url": warning.qr.url if warning.qr else None,
         "qr_image": _file_url("/assets/", warning.qr.image if warning.qr else None, has_file),
         "slide": _file_url("/slides/", warning.slide, has_file),
@@ -119,6 +142,10 @@ def build_view(
     stale = last_contact is None or now - last_contact > timedelta(seconds=stale_after_s)
     return {
         "enrolled": enrolled,
+        # The kiosk's precedence rule runs at this (server) time; the server filters by
+        # display type already, so without the flag the page trusts that filter.
+        "now": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "test_display": content.test_display,
         "pairing_code": None if enrolled else pairing_code,
         "display_name": content.display_name if enrolled else None,
         "items": items,

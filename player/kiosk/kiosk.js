@@ -1,22 +1,28 @@
-/* Aushang kiosk page: rotation, paging, warnings. Talks only to the local player daemon. */
+/* Aushang kiosk page: rotation, paging, warnings. Talks only to the local player daemon.
+   What the screen shows is decided by precedence.js (the rule shared with the server);
+   this file only draws it. */
 (function () {
   "use strict";
 
   var WARNING_PAGE_S = 12;
   var PING_EVERY_MS = 10000;
   var SECTION_LABELS = { description: "Lage", instruction: "Was Sie jetzt tun sollten" };
+  var STUFE_LABELS = { 1: "Warnstufe 1 – extreme Gefahr", 2: "Warnstufe 2 – Gefahr", 3: "Warnstufe 3 – Gefahreninformation" };
   var LANGUAGE_NAMES = {
     de: "Deutsch", en: "English", fr: "Français", tr: "Türkçe", ar: "العربية",
-    ru: "Русский", uk: "Українська", pl: "Polski", es: "Español", it: "Italiano"
+    ru: "Русский", uk: "Українська", pl: "Polski", es: "Español", it: "Italiano", fa: "فارسی"
   };
+  var RTL = { ar: true, fa: true, he: true, ur: true, ps: true, ku: false };
 
   var state = null;
+  var receivedAt = 0;
+  var plan = null;
   var rev = null;
   var acked = {};
   var showing = null;
-  var rotation = { entries: [], index: -1, key: null, token: 0, timer: null, pages: [], page: 0, pagedEl: null, front: null };
-  var takeover = { key: null, steps: [], pos: 0, timer: null, token: 0 };
-  var bannerState = { key: null, pos: 0, timer: null };
+  var rotation = { entries: [], index: -1, key: null, token: 0, timer: null, timerFn: null, pages: [], page: 0, pagedEl: null, front: null };
+  var takeover = { key: null, screens: [], pos: 0, timer: null, token: 0, kind: null };
+  var current = { warning: null, screen: null };
 
   function el(id) { return document.getElementById(id); }
 
@@ -34,7 +40,7 @@
   }
 
   function ackOnce(alertId) {
-    if (acked[alertId]) return;
+    if (!alertId || acked[alertId]) return;
     acked[alertId] = true;
     afterPaint(function () { post("local/alert-shown", { alert: alertId }); });
   }
@@ -57,29 +63,45 @@
       .catch(function () { setTimeout(poll, 2000); });
   }
 
+  function serverNow() {
+    var base = state && state.now ? Date.parse(state.now) : NaN;
+    return isNaN(base) ? Date.now() : base + (Date.now() - receivedAt);
+  }
+
+  function byId(list) {
+    var map = {};
+    list.forEach(function (w) { map[String(w.id)] = w; });
+    return map;
+  }
+
   function apply(s) {
     state = s;
+    receivedAt = Date.now();
     renderStale();
     if (!s.enrolled) {
+      plan = null;
       stopTakeover();
       stopRotation();
-      renderBanner([]);
+      renderStrips([]);
       el("pairing-code").textContent = s.pairing_code || "";
       el("pairing-wait").hidden = !!s.pairing_code;
       showLayer("pairing");
       return;
     }
     var warnings = s.warnings || [];
-    var full = warnings.filter(function (w) { return w.behaviour === "takeover"; });
-    renderBanner(warnings.filter(function (w) { return w.behaviour === "banner"; }));
-    if (full.length) {
+    var ids = byId(warnings);
+    // The server filters by display type already; an explicit flag is honoured (W7).
+    plan = window.AushangPrecedence.screenPlan(warnings, serverNow(), s.test_display !== false);
+    var pick = function (list) { return list.map(function (id) { return ids[id]; }); };
+    renderStrips(pick(plan.strips));
+    if (plan.full_screen.length) {
       // Pre-empt at once, whatever the rotation is doing.
       stopRotation();
-      startTakeover(full);
+      startTakeover(pick(plan.full_screen), plan.mode);
       return;
     }
     stopTakeover();
-    updateRotation(s);
+    updateRotation(s, pick(plan.alternate));
   }
 
   function renderStale() {
@@ -94,24 +116,25 @@
 
   // ---------------------------------------------------------------- rotation
 
-  function entriesFor(s) {
+  function entriesFor(s, alternates) {
     var entries = [];
-    var alternates = (s.warnings || []).filter(function (w) { return w.behaviour === "alternate"; });
-    (s.items || []).forEach(function (item) {
-      entries.push({ key: "item:" + item.id + ":" + item.url, item: item });
-      alternates.forEach(function (w) { entries.push({ key: "alert:" + w.id + ":" + JSON.stringify(w), warning: w }); });
-    });
-    if (!entries.length) {
+    function addWarnings() {
       alternates.forEach(function (w) { entries.push({ key: "alert:" + w.id + ":" + JSON.stringify(w), warning: w }); });
     }
+    (s.items || []).forEach(function (item) {
+      entries.push({ key: "item:" + item.id + ":" + item.url, item: item });
+      addWarnings();
+    });
+    if (!entries.length) addWarnings();
     return entries;
   }
 
-  function updateRotation(s) {
-    var entries = entriesFor(s);
+  function updateRotation(s, alternates) {
+    var entries = entriesFor(s, alternates);
     rotation.entries = entries;
     if (!entries.length) {
       stopRotation();
+      current.warning = null;
       showLayer("empty");
       return;
     }
@@ -131,6 +154,7 @@
     rotation.token++;
     if (rotation.timer !== null) clearTimeout(rotation.timer);
     rotation.timer = null;
+    rotation.timerFn = null;
     rotation.key = null;
     showing = null;
   }
@@ -138,10 +162,13 @@
   function schedule(seconds, fn) {
     var token = rotation.token;
     if (rotation.timer !== null) clearTimeout(rotation.timer);
-    rotation.timer = setTimeout(function () {
+    var run = function () {
       rotation.timer = null;
+      rotation.timerFn = null;
       if (token === rotation.token) fn();
-    }, seconds * 1000);
+    };
+    rotation.timerFn = run;
+    rotation.timer = setTimeout(run, seconds * 1000);
   }
 
   function next() {
@@ -173,6 +200,7 @@
       img.removeEventListener("load", onload);
       if (token !== rotation.token) return;
       showLayer("rotation");
+      current.warning = null;
       frames().forEach(function (f) { f.classList.remove("active"); });
       img.hidden = false;
       el("page-indicator").hidden = true;
@@ -203,6 +231,7 @@
         return;
       }
       showLayer("rotation");
+      current.warning = null;
       // Visible layer but hidden frame: laid out, so the paging can measure.
       var paged = doc.querySelector("[data-paged]");
       rotation.pagedEl = paged;
@@ -245,17 +274,27 @@
   }
 
   function showWarningInRotation(w) {
+    // Every language and every page of the warning, then the rotation goes on (W12).
     var token = rotation.token;
     showing = null;
-    var steps = stepsFor([w]);
+    var screens = screensFor([w]);
     var pos = 0;
+    showLayer("warning");
     function step() {
       if (token !== rotation.token) return;
-      if (pos >= steps.length) { next(); return; }
-      renderStep(steps[pos++]);
+      var screen = screens[pos];
+      if (screen.pages !== null && screen.page + 1 < screen.pages.length) {
+        screen.page++;
+        drawPage(screen);
+      } else if (screen.pages !== null) {
+        pos++;
+        if (pos >= screens.length) { next(); return; }
+        renderScreen(screens[pos], null);
+      } else {
+        renderScreen(screen, null);
+      }
       schedule(WARNING_PAGE_S, step);
     }
-    showLayer("warning");
     step();
   }
 
@@ -269,75 +308,143 @@
     return langs;
   }
 
-  function stepsFor(warnings) {
-    // One step per (warning, language, section); pages are made when a step is drawn.
-    var steps = [];
-    warnings.forEach(function (w) {
+  function screensFor(warnings) {
+    // One screen per (warning, language); its pages are made when it is first drawn,
+    // because they depend on the screen it is drawn on.
+    var screens = [];
+    warnings.forEach(function (w, wi) {
       languagesOf(w).forEach(function (info, li) {
-        var sections = [];
-        if (info.description) sections.push("description");
-        if (info.instruction) sections.push("instruction");
-        if (!sections.length) sections.push("none");
-        sections.forEach(function (section) {
-          steps.push({ warning: w, info: info, langIndex: li, section: section, page: 0, pages: null });
-        });
+        screens.push({ warning: w, index: wi, count: warnings.length, info: info, langIndex: li, page: 0, pages: null });
       });
     });
-    return steps;
+    return screens;
   }
 
-  function renderStep(step) {
-    var w = step.warning, info = step.info;
+  function sectionsOf(screen) {
+    var info = screen.info, out = [];
+    ["description", "instruction"].forEach(function (key) {
+      var text = info[key] || "";
+      if (text) out.push({ key: key, label: SECTION_LABELS[key], text: text });
+    });
+    return out;
+  }
+
+  function langOf(info) { return (info.language || "de"); }
+
+  function renderPieces(screen, pieces) {
+    var body = el("w-body");
+    var lang = langOf(screen.info), base = lang.slice(0, 2).toLowerCase();
+    body.textContent = "";
+    pieces.forEach(function (p) {
+      var sec = document.createElement("section");
+      sec.className = "w-sec";
+      var h = document.createElement("h2");
+      h.className = "w-section";
+      h.textContent = p.section.label + (p.start > 0 ? " (Fortsetzung)" : "");
+      var t = document.createElement("div");
+      t.className = "w-text";
+      t.setAttribute("lang", lang);
+      t.setAttribute("dir", RTL[base] ? "rtl" : "ltr");
+      t.setAttribute("data-section", p.section.key);
+      t.textContent = p.text;
+      sec.appendChild(h);
+      sec.appendChild(t);
+      body.appendChild(sec);
+    });
+  }
+
+  function fitHeadline(h) {
+    // Largest size (7vmin down to the body text's 4.2vmin) at which the headline takes at
+    // most a quarter of the screen; at the smallest it may take more: it is never cut.
+    var vmin = Math.min(window.innerWidth, window.innerHeight) / 100;
+    var limit = window.innerHeight * 0.25;
+    var size = 7;
+    for (; size > 4.2; size -= 0.4) {
+      h.style.fontSize = Math.max(size * vmin, 18) + "px";
+      if (h.scrollHeight <= limit && h.scrollWidth <= h.clientWidth + 1) return;
+    }
+    h.style.fontSize = Math.max(4.2 * vmin, 18) + "px";
+  }
+
+  function renderScreen(screen, kind) {
+    var w = screen.warning, info = screen.info;
     var box = el("warning");
+    var stufe = w.warnstufe || 0;
     box.classList.toggle("entwarnung", !!w.entwarnung);
-    box.setAttribute("lang", info.language || "de");
+    [1, 2, 3].forEach(function (n) { box.classList.toggle("stufe-" + n, !w.entwarnung && stufe === n); });
     el("w-kind").textContent = w.entwarnung ? "Entwarnung" : "Warnung";
     el("w-label").textContent = w.label || "";
     el("w-label").hidden = !w.label;
+    el("w-stufe").textContent = STUFE_LABELS[stufe] || "";
+    el("w-stufe").hidden = !!w.entwarnung || !STUFE_LABELS[stufe];
+    var count = el("w-count");
+    count.textContent = (screen.index + 1) + " von " + screen.count;
+    count.hidden = screen.count < 2;
     var langs = languagesOf(w);
+    var code = langOf(info), base = code.slice(0, 2).toLowerCase();
     el("w-lang").textContent = langs.length > 1
-      ? (LANGUAGE_NAMES[(info.language || "").slice(0, 2)] || info.language) + " (" + (step.langIndex + 1) + "/" + langs.length + ")"
+      ? (LANGUAGE_NAMES[base] || code) + " (" + (screen.langIndex + 1) + "/" + langs.length + ")"
       : "";
-    el("w-headline").textContent = info.headline || w.headline;
+    var h = el("w-headline");
+    h.setAttribute("lang", code);
+    h.setAttribute("dir", RTL[base] ? "rtl" : "ltr");
+    h.textContent = info.headline || w.headline;
+    el("w-area-text").textContent = w.area || "";
+    el("w-area").hidden = !w.area;
     el("w-sender").textContent = info.sender_name || w.sender || "";
     el("w-time").textContent = w.sent_local || "";
     el("w-source").textContent = w.source || "";
     var qr = el("w-qr");
     if (w.qr_image) { qr.src = w.qr_image; qr.hidden = false; } else { qr.hidden = true; qr.removeAttribute("src"); }
-    el("w-section").textContent = step.section === "none" ? "" : SECTION_LABELS[step.section];
-    var textBox = el("w-text");
-    var text = step.section === "none" ? "" : (info[step.section] || "");
-    if (step.pages === null) step.pages = window.AushangPaginate.split(textBox, text);
-    textBox.textContent = step.pages[step.page];
-    el("w-page").textContent = step.pages.length > 1
-      ? "Seite " + (step.page + 1) + " von " + step.pages.length : "";
-    if (w.id) ackOnce(w.id);
+    el("w-page").textContent = "";
+    showLayer("warning");
+    fitHeadline(h);
+    // The page indicator takes its line before measuring, so the pages stay the same.
+    el("w-page").textContent = "Seite 1 von 1";
+    screen.pages = window.AushangPaginate.fill(el("w-body"), sectionsOf(screen), function (pieces) {
+      renderPieces(screen, pieces);
+    });
+    screen.page = 0;
+    drawPage(screen);
+    current.warning = w;
+    current.screen = screen;
+    ackOnce(w.id);
   }
 
-  function startTakeover(warnings) {
-    var key = JSON.stringify(warnings);
+  function drawPage(screen) {
+    renderPieces(screen, screen.pages[screen.page]);
+    el("w-page").textContent = screen.pages.length > 1
+      ? "Seite " + (screen.page + 1) + " von " + screen.pages.length : "";
+    current.screen = screen;
+  }
+
+  function startTakeover(warnings, mode) {
+    var key = mode + JSON.stringify(warnings);
     if (key === takeover.key && takeover.timer !== null) return; // unchanged: keep cycling
     stopTakeover();
     takeover.key = key;
-    takeover.steps = stepsFor(warnings);
+    takeover.screens = screensFor(warnings);
     takeover.pos = 0;
     var token = ++takeover.token;
-    showLayer("warning");
     function tick() {
       if (token !== takeover.token) return;
-      var step = takeover.steps[takeover.pos];
-      renderStep(step);
-      takeover.timer = setTimeout(function () {
-        if (token !== takeover.token) return;
-        if (step.page + 1 < step.pages.length) {
-          step.page++;
-        } else {
-          step.page = 0;
-          takeover.pos = (takeover.pos + 1) % takeover.steps.length;
-        }
-        tick();
-      }, WARNING_PAGE_S * 1000);
+      var screen = takeover.screens[takeover.pos];
+      if (screen.pages === null) renderScreen(screen, mode); else drawPage(screen);
+      takeover.timer = setTimeout(advanceTakeover, WARNING_PAGE_S * 1000);
     }
+    function advanceTakeover() {
+      if (token !== takeover.token) return;
+      var screen = takeover.screens[takeover.pos];
+      if (screen.pages !== null && screen.page + 1 < screen.pages.length) {
+        screen.page++;
+      } else {
+        takeover.pos = (takeover.pos + 1) % takeover.screens.length;
+        var nextScreen = takeover.screens[takeover.pos];
+        nextScreen.pages = null; // re-measured: the screen may have changed size
+      }
+      tick();
+    }
+    takeover.advance = advanceTakeover;
     tick();
   }
 
@@ -346,40 +453,70 @@
     if (takeover.timer !== null) clearTimeout(takeover.timer);
     takeover.timer = null;
     takeover.key = null;
+    takeover.advance = null;
   }
 
-  function renderBanner(list) {
+  function renderStrips(list) {
+    // Every strip at once, stacked in its own space: none hides another, none covers content.
     var box = el("banner");
-    var key = JSON.stringify(list);
-    if (key === bannerState.key) return;
-    bannerState.key = key;
-    if (bannerState.timer !== null) clearInterval(bannerState.timer);
-    bannerState.timer = null;
-    if (!list.length) { box.hidden = true; return; }
-    bannerState.pos = 0;
-    function draw() {
-      var w = list[bannerState.pos % list.length];
-      bannerState.pos++;
-      el("banner-label").textContent = w.label || "";
-      el("banner-label").hidden = !w.label;
-      el("banner-text").textContent = (w.entwarnung ? "Entwarnung: " : "Warnung: ") + w.headline +
-        (w.sender ? " – " + w.sender : "");
-      box.hidden = false;
+    box.textContent = "";
+    list.forEach(function (w) {
+      var p = document.createElement("p");
+      p.className = "strip" + (w.entwarnung ? " entwarnung" : "");
+      p.setAttribute("data-alert", String(w.id));
+      if (w.label) {
+        var label = document.createElement("span");
+        label.className = "exercise-label";
+        label.textContent = w.label;
+        p.appendChild(label);
+      }
+      var text = document.createElement("span");
+      text.setAttribute("lang", languagesOf(w)[0].language || "de");
+      var prefix = w.entwarnung ? "Entwarnung: " : "Warnung: ";
+      if (w.headline.indexOf(prefix.slice(0, -2)) === 0) prefix = "";
+      text.textContent = prefix + w.headline +
+        (w.area ? " – " + w.area : "") + (w.sender ? " – " + w.sender : "");
+      p.appendChild(text);
+      box.appendChild(p);
       ackOnce(w.id);
-    }
-    draw();
-    if (list.length > 1) bannerState.timer = setInterval(draw, WARNING_PAGE_S * 1000);
+    });
+    box.hidden = !list.length;
   }
 
   // ---------------------------------------------------------------- start
 
-  // Read-only hooks for the browser tests and for staff looking at a display remotely.
+  // Hooks for the browser tests and for staff looking at a display remotely. advance()
+  // steps to the next page or screen at once, as the timer would: tests never wait 12 s.
   window.aushangKiosk = {
     state: function () { return state; },
+    plan: function () { return plan; },
     current: function () {
-      return { key: rotation.key, page: rotation.page, pages: rotation.pages.slice(), showing: showing };
+      var s = current.screen;
+      return {
+        key: rotation.key, page: rotation.page, pages: rotation.pages.slice(), showing: showing,
+        warning: current.warning && !el("warning").hidden ? String(current.warning.id) : null,
+        language: s ? langOf(s.info) : null,
+        warning_page: s ? s.page : null,
+        warning_pages: s && s.pages ? s.pages.length : null
+      };
     },
-    showPage: showPage
+    showPage: showPage,
+    advance: function () {
+      if (takeover.advance) {
+        clearTimeout(takeover.timer);
+        takeover.advance();
+        return "takeover";
+      }
+      if (rotation.timerFn) {
+        var fn = rotation.timerFn;
+        clearTimeout(rotation.timer);
+        rotation.timer = null;
+        rotation.timerFn = null;
+        fn();
+        return "rotation";
+      }
+      return null;
+    }
   };
 
   setInterval(function () { post("local/ping", { showing: showing }); }, PING_EVERY_MS);

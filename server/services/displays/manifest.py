@@ -332,7 +332,7 @@ def manifest_for(
         ("warnings", snap.warning_key),
         (notify.ALERTS,),
         now,
-        lambda: build_warnings(session, snap, now, store, policy),
+        lambda: build_warnings(session, snap, now, store, policy, base_url),
     )
     envelopes = cache.envelopes
     cached = envelopes.get(snap.id)

@@ -35,7 +35,7 @@ from ..files import BlobStore
 
 log = logging.getLogger("aushang.slides")
 
-RENDER_VERSION = "2"  # 2: bidi controls removed
+RENDER_VERSION = "3"  # 2: bidi controls removed; 3: the QR code stays on screen in portrait
 MAX_PDF_PAGES = 40
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),

@@ -40,13 +40,21 @@ def _language(value: str | None) -> str:
 def _qr(store: BlobStore, url: str | None) -> dict[str, Any] | None:
     if not url:
         return None
-    svg = ('<?xml version="1.0" encoding="utf-8"?>\n' + qr_svg(url)).encode()
+    # A file of its own (shown by <img>), not inline markup: without the SVG namespace a
+    # browser renders nothing.
+    markup = qr_svg(url)
+    if "xmlns=" not in markup.split(">", 1)[0]:
+        markup = markup.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+    svg = ('<?xml version="1.0" encoding="utf-8"?>\n' + markup).encode()
     sha = store.put_bytes(svg)
     return {"url": url, "image": blob(sha, len(svg), "image/svg+xml")}
 
 
-def warning_json(item: Any, store: BlobStore) -> dict[str, Any]:
-    """One :class:`~server.services.alerts.DisplayAlert` as the contract's ``warning``."""
+def warning_json(item: Any, store: BlobStore, public_url: str | None = None) -> dict[str, Any]:
+    """One :class:`~server.services.alerts.DisplayAlert` as the contract's ``warning``.
+
+    The QR code links to the official message (CAP ``web``); a warning without one (a
+    manual warning) links to ``public_url``, the tenant's public warning page."""
     from .manifest import isoz
 
     record, alert, shown = item.record, item.alert, item.presentation
@@ -56,7 +64,8 @@ def warning_json(item: Any, store: BlobStore) -> dict[str, Any]:
     all_clear = shown.behaviour is Behaviour.ALL_CLEAR
     msg_type = "Cancel" if all_clear else record.msg_type
     headline = (main.headline if main else "") or record.headline or record.event or "Warnung"
-    web = next((i.web for i in infos if i.web), None)
+    web = next((i.web for i in infos if i.web), None) or public_url
+    areas = [a.area_desc.strip() for a in (main.areas if main else ()) if a.area_desc.strip()]
     languages = [
         {
             k: v
@@ -82,6 +91,7 @@ def warning_json(item: Any, store: BlobStore) -> dict[str, Any]:
         "severity": record.severity if record.severity in SEVERITIES else "Unknown",
         "warnstufe": min(4, max(1, int(shown.warnstufe))),
         "headline": headline,
+        "area": ", ".join(dict.fromkeys(areas)),
         "description": (main.description if main else "") or "",
         "instruction": (main.instruction if main else "") or "",
         "sender": (main.sender_name if main else None) or record.sender_name or record.sender,
@@ -98,7 +108,12 @@ def warning_json(item: Any, store: BlobStore) -> dict[str, Any]:
 
 
 def build_warnings(
-    session: Session, snap: DisplaySnapshot, now: datetime, store: BlobStore, policy: Any
+    session: Session,
+    snap: DisplaySnapshot,
+    now: datetime,
+    store: BlobStore,
+    policy: Any,
+    base_url: str = "",
 ) -> Part:
     from ... import notify
     from ...services import alerts as alert_svc
@@ -115,8 +130,9 @@ def build_warnings(
         now=now,
         policy=policy,
     )
+    public_url = f"{base_url.rstrip('/')}/{tenant.slug}/warnungen" if base_url else None
     # Alert texts come from outside (NINA, CAP): no bidi control reaches a screen.
-    warnings = [strip_bidi_deep(warning_json(a, store)) for a in active]
+    warnings = [strip_bidi_deep(warning_json(a, store, public_url)) for a in active]
     fragment = json.dumps(warnings, ensure_ascii=False, separators=(",", ":"))
     moments = [m for a in active for m in (a.record.expires, a.record.all_clear_until) if m]
     future = [m for m in moments if m > now]
