@@ -374,7 +374,7 @@ def alerts_show(alert_id: int) -> Any:
                 message, Source(record.source), test_display=True, table=_policy().table
             ),
         }
-    now = utcnow()
+    now = request_now()
     return render_template(
         "admin/alerts/show.html",
         delivery=None
