@@ -11,8 +11,10 @@ draws.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -111,26 +113,67 @@ def warning_view(
     }
 
 
-def kiosk_state(
-    warnings: Sequence[dict[str, Any]],
+def _item_is_valid(item: dict[str, Any], now: datetime) -> bool:
+    if _parse(item["valid_from"]) > now:
+        return False
+    until = item.get("valid_until")
+    return until is None or now < _parse(until)
+
+
+def _warning_is_active(warning: dict[str, Any], now: datetime) -> bool:
+    if warning.get("msg_type") == "Cancel":
+        until = warning.get("entwarnung_until")
+        return until is not None and now < _parse(until)
+    expires = warning.get("expires")
+    return expires is None or now < _parse(expires)
+
+
+def manifest_state(
+    manifest: dict[str, Any],
+    now: datetime,
     *,
-    timezone: str | None,
-    display_name: str | None,
-    asset_url: Callable[[str], str],
-    rev: int = 1,
+    blob_url: Callable[[str], str],
+    has_file: Callable[[str], bool] = lambda sha: True,
 ) -> dict[str, Any]:
-    """The whole ``local/state`` answer (``player.view.build_view`` plus ``rev``) for an
-    enrolled screen with no notices and these manifest warnings."""
-    return {
-        "rev": rev,
+    """The whole ``local/state`` answer for an enrolled screen holding ``manifest``
+    (``player.view.build_view``, with ``rev``): valid items whose files exist, active
+    warnings. ``blob_url(sha256)``: where the page finds a slide or asset (the kiosk
+    page compares a slide frame's path with it, so an absolute path)."""
+    tz_name = (manifest.get("screen") or {}).get("timezone")
+    items = []
+    for item in manifest.get("items", []):
+        if not _item_is_valid(item, now):
+            continue
+        blobs = [item["slide"], *item.get("assets", [])]
+        if not all(has_file(b["sha256"]) for b in blobs):
+            continue
+        items.append(
+            {
+                "id": item["id"],
+                "kind": item["kind"],
+                "title": item.get("title", ""),
+                "url": blob_url(item["slide"]["sha256"]),
+                "duration_s": item["duration_s"],
+            }
+        )
+    warnings = [
+        warning_view(w, tz_name, blob_url)
+        for w in manifest.get("warnings", [])
+        if _warning_is_active(w, now)
+    ]
+    state = {
         "enrolled": True,
         "pairing_code": None,
-        "display_name": display_name,
-        "items": [],
-        "warnings": [warning_view(w, timezone, asset_url) for w in warnings],
+        "display_name": (manifest.get("display") or {}).get("name"),
+        "items": items,
+        "warnings": warnings,
         "stale": False,
         "stand": None,
     }
+    # The revision follows the content: a long-poll sees a change as soon as the
+    # manifest or the time changes what the screen shows.
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).digest()
+    return {"rev": int.from_bytes(digest[:6], "big"), **state}
 
 
 class _Draft:

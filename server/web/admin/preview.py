@@ -23,7 +23,7 @@ from ...services.displays.kiosk_view import (
     KIOSK_FILES,
     draft_warning,
     kiosk_file,
-    kiosk_state,
+    manifest_state,
 )
 from ..clock import blob_store, request_now
 from ..public import notice_context
@@ -122,12 +122,8 @@ def _draft_state(draft: str) -> dict:
     warning = draft_warning(alert, shown, blob_store(), policy)
     # Manual messages carry no web link, so no QR code blob: nothing to serve besides
     # the page's own files.
-    return kiosk_state(
-        [warning],
-        timezone=tenant.timezone,
-        display_name=None,
-        asset_url=lambda sha: f"assets/{sha}",
-    )
+    manifest = {"screen": {"timezone": tenant.timezone}, "items": [], "warnings": [warning]}
+    return manifest_state(manifest, request_now(), blob_url=lambda sha: f"assets/{sha}")
 
 
 @bp.route(KIOSK_BASE, defaults={"name": "index.html"})
