@@ -9,9 +9,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from player.view import build_view
-from server.models import ContentItem, Display
+from server.models import AlertDelivery, ContentItem, Display, PlayEvent
 from server.services import alerts as svc
 from server.services.displays import enrolment
 from server.services.displays.manifest import manifest_for
@@ -141,7 +142,11 @@ def test_live_preview_state_is_the_players_view_of_the_displays_manifest(
     assert {k: v for k, v in state.items() if k not in ("rev", "stand")} == expected
     assert [w["headline"] for w in state["warnings"]] == ["Hochwasser an der Helme"]
 
-    assert client.post(base + "/vorschau/kiosk/local/ping", json={}).status_code == 204
+    for report in ("ping", "played", "alert-shown"):
+        r = client.post(base + f"/vorschau/kiosk/local/{report}", json={"item": "1", "alert": "1"})
+        assert r.status_code == 204
+    assert session.scalar(select(PlayEvent)) is None  # a preview is no proof of play
+    assert session.scalar(select(AlertDelivery)) is None
     assert client.get(base + "/vorschau/kiosk/kiosk.js").status_code == 200
 
 
