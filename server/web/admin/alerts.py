@@ -28,6 +28,7 @@ from ...domain.alerts import (
 )
 from ...domain.alerts.lifecycle import END_REASON_LABELS, PHASE_LABELS, EndReason, Phase
 from ...domain.alerts.policy import WARNSTUFE_LABELS
+from ...domain.alerts.relevance import warning_ars_codes
 from ...domain.errors import NotFound, ValidationFailed
 from ...domain.posting import utcnow
 from ...extensions import db
@@ -293,7 +294,7 @@ def _preview(
         source=Source.MANUAL,
         feed_key="",
         tenant_ids=[int(i) for i in raw["tenant_ids"] if str(i).isdigit()],
-        by_area=True,
+        by_area=bool(warning_ars_codes(alert)),  # as AlertRecord.target_ars is filled
         policy=policy,
     )
     online = sum(1 for d in displays if is_online(d, now))

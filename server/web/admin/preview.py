@@ -1,4 +1,5 @@
-"""Staff preview of a notice exactly as the public page will show it."""
+"""Staff previews: a notice exactly as the public page will show it, and a draft
+warning on the real kiosk page (issue 13)."""
 
 from __future__ import annotations
 
@@ -114,16 +115,17 @@ def _draft_state(draft: str) -> dict:
     from .alerts import draft_from_token
 
     tenant = g.tenant
+    now = request_now()
     data, _raw = draft_from_token(tenant, draft)
     policy = alert_svc.policy_from_config(current_app.config)
     alert, shown = alert_svc.preview_manual(
-        db.session, tenant=tenant, data=data, now=request_now(), policy=policy
+        db.session, tenant=tenant, data=data, now=now, policy=policy
     )
     warning = draft_warning(alert, shown, blob_store(), policy)
     # Manual messages carry no web link, so no QR code blob: nothing to serve besides
     # the page's own files.
     manifest = {"screen": {"timezone": tenant.timezone}, "items": [], "warnings": [warning]}
-    return manifest_state(manifest, request_now(), blob_url=lambda sha: f"assets/{sha}")
+    return manifest_state(manifest, now, blob_url=lambda sha: f"assets/{sha}")
 
 
 @bp.route(KIOSK_BASE, defaults={"name": "index.html"})
