@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..domain.alerts import Place, Source, nina_dashboard_key, present, relevance
+from ..domain.alerts import Alert, Place, Source, nina_dashboard_key, present, relevance
 from ..domain.alerts.lifecycle import END_REASON_LABELS, EndReason
 from ..domain.alerts.timeline import (
     BASIS_LABELS,
@@ -64,10 +64,35 @@ def target_displays(
     """Enrolled displays the message is meant for, by the rules of
     :func:`~server.services.alerts.active_alerts_for_place`: target tenants (local) or
     the Kreis dashboard (NINA), area relevance (W4) and the status filter (W7)."""
+    return message_displays(
+        session,
+        alert=load_message(record),
+        source=Source(record.source),
+        feed_key=record.feed_key,
+        tenant_ids=[t.tenant_id for t in record.targets],
+        by_area=bool(record.target_ars),
+        policy=policy,
+    )
+
+
+def message_displays(
+    session: Session,
+    *,
+    alert: Alert,
+    source: Source,
+    feed_key: str,
+    tenant_ids: Sequence[int],
+    by_area: bool,
+    policy: AlertPolicy | None = None,
+) -> list[Display]:
+    """:func:`target_displays` for a message that need not be stored yet (the staff
+    preview of a draft asks how many displays it will reach). ``by_area``: the message
+    names area codes (``AlertRecord.target_ars``), so a display with its own ARS must
+    lie in them."""
     policy = policy or AlertPolicy()
     stmt = _enrolled().join(Tenant, Tenant.id == Display.tenant_id)
-    if record.feed_key:
-        kreis = record.feed_key[:5]
+    if feed_key:
+        kreis = feed_key[:5]
         stmt = stmt.where(
             or_(
                 Display.ars.startswith(kreis),
@@ -75,30 +100,25 @@ def target_displays(
             )
         )
     else:
-        tenant_ids = [t.tenant_id for t in record.targets] or [-1]
-        stmt = stmt.where(Display.tenant_id.in_(tenant_ids))
+        stmt = stmt.where(Display.tenant_id.in_(list(tenant_ids) or [-1]))
     candidates = session.scalars(stmt.options(selectinload(Display.tenant))).all()
     if not candidates:
         return []
-    alert = load_message(record)
     shown: dict[bool, bool] = {}
     out = []
     for display in candidates:
         place = Place(display.place_ars)
-        if record.feed_key:
-            if nina_dashboard_key(place.ars) != record.feed_key:
+        if feed_key:
+            if nina_dashboard_key(place.ars) != feed_key:
                 continue
             if not relevance(alert, place, from_own_dashboard=True).relevant:
                 continue
-        elif record.target_ars and place.ars != display.tenant.ars:
+        elif by_area and place.ars != display.tenant.ars:
             if not relevance(alert, place).relevant:
                 continue
         test = bool(display.test_display)
         if test not in shown:
-            shown[test] = (
-                present(alert, Source(record.source), test_display=test, table=policy.table)
-                is not None
-            )
+            shown[test] = present(alert, source, test_display=test, table=policy.table) is not None
         if shown[test]:
             out.append(display)
     return out

@@ -51,6 +51,43 @@ FEEDBACK_TOPICS = {
 feedback_limiter = _IpLimiter(limit=10, window_s=600.0)
 
 
+# --- the warning banner on every public page (issue 13, build 4) ---------------------
+
+
+@bp.app_template_global("public_warning_banner")
+def public_warning_banner(tenant: Tenant) -> dict[str, Any] | None:
+    """What the banner of ``tenant``'s public pages shows now, or None.
+
+    Warnings in force for the Kommune (``Actual`` + ``Public``, as on its warnings page
+    and the feeds) and Entwarnungen until their configured time
+    (``AUSHANG_ALERT_ALL_CLEAR_MINUTES``). Two indexed queries per page, and parsing
+    only on a cache miss of the process-wide message cache; a cache keyed by the
+    alerts' change generation would cost a query of its own, so there is none.
+    """
+    from ..domain.alerts.policy import Behaviour
+    from ..services import alerts as alert_svc
+
+    now = request_now()
+    policy = alert_svc.policy_from_config(current_app.config)
+    shown = alert_svc.active_alerts_for_place(db.session, tenant=tenant, now=now, policy=policy)
+    if not shown:
+        return None
+    items = [
+        {
+            "entwarnung": a.presentation.behaviour is Behaviour.ALL_CLEAR,
+            "headline": a.alert.headline or a.record.headline or a.record.event,
+        }
+        for a in shown
+    ]
+    warnings = [i for i in items if not i["entwarnung"]]
+    return {
+        "entwarnung": not warnings,
+        "items": items[:3],
+        "more": max(0, len(items) - 3),
+        "url": url_for("alerts_public.tenant_warnings", tenant=tenant.slug),
+    }
+
+
 # --- helpers -------------------------------------------------------------------------
 
 

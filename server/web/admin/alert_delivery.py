@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, g, render_template
+from flask import current_app, g, get_template_attribute, jsonify, render_template
 
 from ...documents import render_pdf
 from ...domain.posting import to_local, utcnow
@@ -18,6 +18,7 @@ from ...security import tenant_staff_required
 from ...services import alert_delivery as delivery
 from ...services import alerts as svc
 from ...services.printing import PDF_BASE_URL
+from ..clock import request_now
 from . import bp
 from .alerts import _record
 
@@ -71,4 +72,31 @@ def alerts_timeline_pdf(alert_id: int) -> Any:
         render_pdf(html, PDF_BASE_URL), mimetype="application/pdf"
     )
     response.headers["Content-Disposition"] = f'inline; filename="ablauf-{record.id}.pdf"'
+    return response
+
+
+@bp.route("/<tenant>/warnungen/<int:alert_id>/zustellung.json")
+@tenant_staff_required("alerter")
+def alerts_delivery_json(alert_id: int) -> Any:
+    """The alert page's delivery section as it would render now, with its counts: the
+    page's script polls it and swaps the section's body (issue 13). ``html`` is the
+    same macro the page renders, so the live and the reloaded page never differ."""
+    tenant = g.tenant
+    record = _record(tenant, alert_id)
+    status = delivery.delivery_status(
+        db.session, record, request_now(), svc.policy_from_config(current_app.config)
+    )
+    body = get_template_attribute("admin/alerts/_delivery.html", "delivery_body")
+    response = jsonify(
+        {
+            "alert_id": record.id,
+            "total": status.total,
+            "shown": status.shown,
+            "delivered": status.delivered,
+            "offline": len(status.offline),
+            "summary": f"{status.shown} von {status.total} Anzeigen haben die Meldung angezeigt.",
+            "html": str(body(status, tenant.timezone)),
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
     return response

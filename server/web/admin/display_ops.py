@@ -6,17 +6,28 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import select
 
 from ...domain.errors import NotFound, ValidationFailed
-from ...extensions import db
+from ...extensions import csrf, db
 from ...models import OUTAGE_DECISION_LABELS, Display, DisplayGroup, Outage, ProvisioningToken
 from ...security import tenant_staff_required
 from ...services import alerts as alert_svc
 from ...services import limits
 from ...services.displays import config as svc
 from ...services.displays import enrolment, reports
+from ...services.displays.kiosk_view import KIOSK_CSP, KIOSK_FILES, kiosk_file, manifest_state
 from ...services.displays.manifest import manifest_for
 from ...services.displays.snapshot import snapshot_of
 from ..auth import client_address, limit_key
@@ -209,13 +220,84 @@ def display_preview(display_id: int):
     display = svc.get_display(db.session, g.tenant, display_id)
     now = request_now()
     manifest = json.loads(_manifest(display).body(now))
+    orientation = display.orientation if display.orientation in FRAME_SIZES else "landscape"
     return render_template(
         "admin/displays/preview.html",
         tenant=g.tenant,
         display=display,
         manifest=manifest,
         now=now,
+        frame={
+            "orientation": orientation,
+            "width": FRAME_SIZES[orientation][0],
+            "height": FRAME_SIZES[orientation][1],
+            "src": url_for(
+                "admin.display_preview_kiosk",
+                tenant=g.tenant.slug,
+                display_id=display.id,
+                name="index.html",
+            ),
+        },
     )
+
+
+# The live preview runs the real kiosk page (player/kiosk/, served as bytes) on the
+# display's current manifest: the same rotation, paging and warnings as the screen
+# (issue 13). Its page-relative requests land under this mount.
+KIOSK_MOUNT = "/<tenant>/anzeigen/<int:display_id>/vorschau/kiosk/"
+FRAME_SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
+
+
+@bp.route(KIOSK_MOUNT, defaults={"name": "index.html"})
+@bp.route(KIOSK_MOUNT + "kiosk.css", defaults={"name": "kiosk.css"})
+@bp.route(KIOSK_MOUNT + "kiosk.js", defaults={"name": "kiosk.js"})
+@bp.route(KIOSK_MOUNT + "paginate.js", defaults={"name": "paginate.js"})
+@tenant_staff_required("admin")
+def display_preview_kiosk(display_id: int, name: str):
+    svc.get_display(db.session, g.tenant, display_id)
+    body = kiosk_file(name)
+    if body is None:
+        raise NotFound("Die Anzeigenseite ist auf diesem Server nicht installiert.")
+    response = current_app.response_class(body, mimetype=KIOSK_FILES[name].split(";")[0])
+    response.headers["Content-Type"] = KIOSK_FILES[name]
+    response.headers["Content-Security-Policy"] = KIOSK_CSP
+    return response
+
+
+@bp.route(KIOSK_MOUNT + "local/state")
+@tenant_staff_required("admin")
+def display_preview_state(display_id: int):
+    """The display's manifest as its kiosk page's state; 204 at once when a long-poll's
+    revision is still current (the page asks again in 2 s)."""
+    display = svc.get_display(db.session, g.tenant, display_id)
+    now = request_now()
+    manifest = json.loads(_manifest(display).body(now))
+    files = store()
+
+    def blob_url(sha: str) -> str:
+        return url_for(
+            "admin.display_file", tenant=g.tenant.slug, display_id=display.id, digest=sha
+        )
+
+    state = manifest_state(
+        manifest, now, blob_url=blob_url, has_file=lambda sha: files.path_for(sha).is_file()
+    )
+    if request.args.get("since") == str(state["rev"]):
+        return current_app.response_class(status=204)
+    response = jsonify(state)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route(KIOSK_MOUNT + "local/ping", methods=["POST"])
+@bp.route(KIOSK_MOUNT + "local/played", methods=["POST"])
+@bp.route(KIOSK_MOUNT + "local/alert-shown", methods=["POST"])
+@csrf.exempt
+@tenant_staff_required("admin")
+def display_preview_report(display_id: int):
+    """A preview is no screen: what the page reports back has no effect (no proof of
+    play, no acknowledgement)."""
+    return current_app.response_class(status=204)
 
 
 @bp.route("/<tenant>/anzeigen/<int:display_id>/dateien/<digest>")

@@ -1,13 +1,31 @@
-"""Staff preview of a notice exactly as the public page will show it."""
+"""Staff previews: a notice exactly as the public page will show it, and a draft
+warning on the real kiosk page (issue 13)."""
 
 from __future__ import annotations
 
-from flask import abort, g, render_template, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import select
 
-from ...extensions import db
+from ...extensions import csrf, db
 from ...models import Attachment, Notice, NoticeVersion
 from ...security import tenant_staff_required
+from ...services.displays.kiosk_view import (
+    KIOSK_CSP,
+    KIOSK_FILES,
+    draft_warning,
+    kiosk_file,
+    manifest_state,
+)
 from ..clock import blob_store, request_now
 from ..public import notice_context
 from . import bp
@@ -71,3 +89,78 @@ def notice_preview_file(number: str, attachment_id: int):
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# --- a draft warning on the real kiosk page (issue 13) ------------------------------------
+#
+# The kiosk page (player/kiosk/) is mounted under the draft's URL; its page-relative
+# requests (kiosk.css, local/state, local/ping …) land here. ``local/state`` answers
+# with the draft in the player's state shape; reports back are accepted and dropped.
+
+KIOSK_BASE = "/<tenant>/warnungen/vorschau/<draft>/kiosk/"
+
+
+def _kiosk_bytes(name: str) -> Response:
+    body = kiosk_file(name)
+    if body is None:
+        abort(404)
+    response = Response(body, mimetype=KIOSK_FILES[name].split(";")[0])
+    response.headers["Content-Type"] = KIOSK_FILES[name]
+    response.headers["Content-Security-Policy"] = KIOSK_CSP
+    return response
+
+
+def _draft_state(draft: str) -> dict:
+    from ...services import alerts as alert_svc
+    from .alerts import draft_from_token
+
+    tenant = g.tenant
+    now = request_now()
+    data, _raw = draft_from_token(tenant, draft)
+    policy = alert_svc.policy_from_config(current_app.config)
+    alert, shown = alert_svc.preview_manual(
+        db.session, tenant=tenant, data=data, now=now, policy=policy
+    )
+    warning = draft_warning(alert, shown, blob_store(), policy)
+    # Manual messages carry no web link, so no QR code blob: nothing to serve besides
+    # the page's own files.
+    manifest = {"screen": {"timezone": tenant.timezone}, "items": [], "warnings": [warning]}
+    return manifest_state(manifest, now, blob_url=lambda sha: f"assets/{sha}")
+
+
+@bp.route(KIOSK_BASE, defaults={"name": "index.html"})
+@bp.route(KIOSK_BASE + "kiosk.css", defaults={"name": "kiosk.css"})
+@bp.route(KIOSK_BASE + "kiosk.js", defaults={"name": "kiosk.js"})
+@bp.route(KIOSK_BASE + "paginate.js", defaults={"name": "paginate.js"})
+@tenant_staff_required("alerter")
+def alert_preview_kiosk(draft: str, name: str) -> Response:
+    """The kiosk page's own files, for the preview's iframe."""
+    from .alerts import draft_from_token
+
+    draft_from_token(g.tenant, draft)
+    return _kiosk_bytes(name)
+
+
+@bp.route(KIOSK_BASE + "local/state")
+@tenant_staff_required("alerter")
+def alert_preview_state(draft: str) -> Response:
+    """The draft as the kiosk page's state. The draft never changes under its token:
+    a long-poll for a newer revision gets 204 at once, and the page asks again later
+    (instead of holding a worker for the player's 25 s)."""
+    state = _draft_state(draft)
+    if request.args.get("since") == str(state["rev"]):
+        return Response(status=204)
+    response = jsonify(state)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route(KIOSK_BASE + "local/ping", methods=["POST"])
+@bp.route(KIOSK_BASE + "local/played", methods=["POST"])
+@bp.route(KIOSK_BASE + "local/alert-shown", methods=["POST"])
+@csrf.exempt
+@tenant_staff_required("alerter")
+def alert_preview_report(draft: str) -> Response:
+    """What a screen reports back (ping, played, shown): a preview is no screen, so it
+    is accepted and has no effect (no acknowledgement, no proof of play)."""
+    return Response(status=204)

@@ -114,6 +114,18 @@ def _fill(rule: str, w: World) -> str:
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
 
 
+def _draft_token(app, w: World) -> str:
+    """A signed warning draft of tenant A, as the preview's kiosk frame gets it."""
+    from server.services import alerts as svc
+    from server.web.admin.alerts import draft_token
+
+    texts = svc.template("hochwasser").texts(w.a.name)
+    raw = {"template_key": "hochwasser", "area_desc": w.a.name, "warnstufe": "1"}
+    raw.update(texts, sender_name=w.a.name, tenant_ids=[str(w.a.id)])
+    with app.test_request_context():
+        return draft_token(w.a, raw)
+
+
 def test_every_tenant_route_is_classified(app):
     unknown = [e for e, _, _ in ROUTES if e not in EXPECTED]
     for endpoint in unknown:
@@ -125,7 +137,7 @@ def test_every_tenant_route_is_classified(app):
 )
 def test_role_tenant_matrix(app, client, world, endpoint, method, rule):
     w = world
-    url = _fill(rule, w)
+    url = _fill(rule.replace("<draft>", _draft_token(app, w)), w)
     allowed = _expected_roles(app, endpoint)
 
     def call():

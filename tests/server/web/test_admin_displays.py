@@ -110,7 +110,7 @@ def test_heartbeat_gap_outage_visible_to_staff_and_decided(client, world, sessio
 def test_preview_and_slide_file(client, world):
     login_as(client, world.users["admin"])
     page = client.get(world.url(f"anzeigen/{world.display_id}/vorschau")).get_data(as_text=True)
-    assert "Öffnungszeiten" in page and "display_preview.js" in page
+    assert "Öffnungszeiten" in page and "/vorschau/kiosk/" in page
     r = client.get(world.url(f"anzeigen/{world.display_id}/dateien/{world.display_sha}"))
     assert r.status_code == 200 and "unsafe-inline" in r.headers["Content-Security-Policy"]
     assert (
