@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from player.view import build_view
+from player.manifest import parse_manifest
+from player.view import Content, build_view
 from server.models import AlertDelivery, AlertRecord, Display, PlayEvent
 from server.services import alerts as svc
 from server.services.displays import enrolment
@@ -137,9 +138,17 @@ def test_kiosk_state_is_the_players_view_of_the_same_manifest_warning(
     from server.web.clock import blob_store
 
     warning = draft_warning(alert, shown, blob_store(), policy)
-    manifest = {"screen": {"timezone": town.timezone}, "items": [], "warnings": [warning]}
+    manifest = {
+        "protocol": 1,
+        "server_time": "2026-11-20T09:30:00Z",
+        "etag": "preview",
+        "display": {"id": None, "name": None},
+        "screen": {"timezone": town.timezone},
+        "items": [],
+        "warnings": [warning],
+    }
     expected = build_view(
-        manifest=manifest,
+        content=Content.of(parse_manifest(manifest)),
         now=clock,
         has_file=lambda sha: True,
         enrolled=True,

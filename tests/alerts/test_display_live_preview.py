@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from player.view import build_view
+from player.manifest import parse_manifest
+from player.view import Content, build_view
 from server.models import AlertDelivery, ContentItem, Display, PlayEvent
 from server.services import alerts as svc
 from server.services.displays import enrolment
@@ -92,7 +93,7 @@ def _players_view(app, session, display) -> dict:
         ).body(NOW)
     )
     return build_view(
-        manifest=manifest,
+        content=Content.of(parse_manifest(manifest)),
         now=NOW,
         has_file=lambda sha: store.path_for(sha).is_file(),
         enrolled=True,

@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from player.cache import Cache
 from player.localserver import KioskServer
-from player.view import build_view
+from player.manifest import parse_manifest
+from player.view import Content, build_view
 from server.models import Tenant
 from server.services import alerts as svc
 from server.services.displays.kiosk_view import draft_warning
@@ -99,10 +100,15 @@ def _same_warning_for_player(live_server: Any, token: str) -> dict[str, Any]:
         data, _raw = draft_from_token(tenant, token)
         policy = svc.policy_from_config(app.config)
         alert, shown = svc.preview_manual(session, tenant=tenant, data=data, now=NOW, policy=policy)
+        public = f"{app.config['AUSHANG_BASE_URL'].rstrip('/')}/{tenant.slug}/warnungen"
         return {
+            "protocol": 1,
+            "server_time": "2026-11-20T09:30:00Z",
+            "etag": "preview",
+            "display": {"id": None, "name": None},
             "screen": {"timezone": tenant.timezone},
             "items": [],
-            "warnings": [draft_warning(alert, shown, blob_store(), policy)],
+            "warnings": [draft_warning(alert, shown, blob_store(), policy, public)],
         }
 
 
@@ -133,7 +139,7 @@ def test_preview_frame_and_player_kiosk_show_the_same_text_in_the_same_order(
     token = html.unescape(frames[0][0]).rstrip("/").split("/")[-2]
     manifest = _same_warning_for_player(live_server, token)
     view = build_view(
-        manifest=manifest,
+        content=Content.of(parse_manifest(manifest)),
         now=NOW,
         has_file=lambda sha: False,
         enrolled=True,

@@ -570,6 +570,7 @@ EXPECT: dict[str, set[str]] = {
     "admin feedback": {"feedback_message", "feedback_name"},
 }
 
+
 def literal_expected(payload: Payload, name: str, output: str) -> bool:
     if name not in EXPECT[output]:
         return False

@@ -15,7 +15,7 @@ import hashlib
 import importlib.util
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ...domain.alerts import Alert, Presentation, Source
 from ...models import AlertRecord
 from ..files import BlobStore
+from .slides import strip_bidi_deep
 from .warnings import warning_json
 
 STATUS_LABELS = {"Actual": None, "Exercise": "Übung", "Test": "Test"}
@@ -36,6 +37,7 @@ KIOSK_FILES = {
     "kiosk.css": "text/css; charset=utf-8",
     "kiosk.js": "text/javascript; charset=utf-8",
     "paginate.js": "text/javascript; charset=utf-8",
+    "precedence.js": "text/javascript; charset=utf-8",
 }
 # The player's own policy for the page (player/localserver.py), so the preview runs
 # the page under the same restrictions as a screen does.
@@ -107,6 +109,11 @@ def warning_view(
         "sent_local": _local(warning.get("sent"), tz),
         "expires_local": _local(warning.get("expires"), tz),
         "languages": warning.get("languages", []),
+        "warnstufe": warning.get("warnstufe"),
+        "area": warning.get("area", ""),
+        "sent": warning.get("sent"),
+        "expires": warning.get("expires"),
+        "entwarnung_until": warning.get("entwarnung_until"),
         "qr_url": qr.get("url"),
         "qr_image": asset_url(qr["image"]["sha256"]) if qr.get("image") else None,
         "slide": None,  # rendered warning slides are not in use; raw fields are drawn
@@ -161,8 +168,13 @@ def manifest_state(
         for w in manifest.get("warnings", [])
         if _warning_is_active(w, now)
     ]
+    display = manifest.get("display") or {}
+    flag = display.get("test_display")
     state = {
         "enrolled": True,
+        # The kiosk's precedence rule runs at this time (player.view.build_view).
+        "now": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "test_display": flag if isinstance(flag, bool) else None,
         "pairing_code": None,
         "display_name": (manifest.get("display") or {}).get("name"),
         "items": items,
@@ -186,7 +198,11 @@ class _Draft:
 
 
 def draft_warning(
-    alert: Alert, shown: Presentation, store: BlobStore, policy: Any
+    alert: Alert,
+    shown: Presentation,
+    store: BlobStore,
+    policy: Any,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
     """A message that is not issued yet as the manifest's ``warning``: the same code
     builds it as for an issued one (the record is transient, never added to a session)."""
@@ -195,6 +211,6 @@ def draft_warning(
     record = AlertRecord()
     _fill_header(record, alert, Source.MANUAL, policy)
     record.all_clear_until = None
-    warning = warning_json(_Draft(record, alert, shown), store)
+    warning = strip_bidi_deep(warning_json(_Draft(record, alert, shown), store, public_url))
     warning["id"] = PREVIEW_ID
     return warning

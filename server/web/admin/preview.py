@@ -121,9 +121,9 @@ def _draft_state(draft: str) -> dict:
     alert, shown = alert_svc.preview_manual(
         db.session, tenant=tenant, data=data, now=now, policy=policy
     )
-    warning = draft_warning(alert, shown, blob_store(), policy)
-    # Manual messages carry no web link, so no QR code blob: nothing to serve besides
-    # the page's own files.
+    base = current_app.config["AUSHANG_BASE_URL"].rstrip("/")
+    # As on a screen: a manual message's QR code leads to the Kommune's warnings page.
+    warning = draft_warning(alert, shown, blob_store(), policy, f"{base}/{tenant.slug}/warnungen")
     manifest = {"screen": {"timezone": tenant.timezone}, "items": [], "warnings": [warning]}
     return manifest_state(manifest, now, blob_url=lambda sha: f"assets/{sha}")
 
@@ -132,6 +132,7 @@ def _draft_state(draft: str) -> dict:
 @bp.route(KIOSK_BASE + "kiosk.css", defaults={"name": "kiosk.css"})
 @bp.route(KIOSK_BASE + "kiosk.js", defaults={"name": "kiosk.js"})
 @bp.route(KIOSK_BASE + "paginate.js", defaults={"name": "paginate.js"})
+@bp.route(KIOSK_BASE + "precedence.js", defaults={"name": "precedence.js"})
 @tenant_staff_required("alerter")
 def alert_preview_kiosk(draft: str, name: str) -> Response:
     """The kiosk page's own files, for the preview's iframe."""
@@ -153,6 +154,18 @@ def alert_preview_state(draft: str) -> Response:
     response = jsonify(state)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route(KIOSK_BASE + "assets/<sha>")
+@tenant_staff_required("alerter")
+def alert_preview_asset(draft: str, sha: str) -> Response:
+    """The draft's QR code image: only files the draft's own state names."""
+    state = _draft_state(draft)
+    named = {w["qr_image"] for w in state["warnings"] if w.get("qr_image")}
+    path = blob_store().path_for(sha) if f"assets/{sha}" in named else None
+    if path is None or not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="image/svg+xml", max_age=3600)
 
 
 @bp.route(KIOSK_BASE + "local/ping", methods=["POST"])
