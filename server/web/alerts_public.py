@@ -26,7 +26,6 @@ from feeds.warnings import SourceStatus, WarningEntry, build_warning_atom, build
 from ..domain.alerts import SOURCE_LABELS, Source
 from ..domain.alerts.policy import WARNSTUFE_LABELS
 from ..domain.errors import PermissionDenied
-from ..domain.posting import utcnow
 from ..extensions import csrf, db
 from ..security import load_tenant
 from ..services import alerts as svc
@@ -43,6 +42,7 @@ from ..sources.cap import (
     parse_cap,
     read_limited,
 )
+from .clock import request_now
 from .jsonbody import storable
 from .setup import ERROR_TEXTS, error_page, problem, wants_json
 
@@ -108,7 +108,7 @@ def _cap_problem(exc: CapError) -> Any:
 
 @bp.post("/api/v1/alerts")
 def post_alert() -> Any:
-    now = utcnow()
+    now = request_now()
     plain = _bearer()
     if plain is None:
         response, status = problem(
@@ -249,7 +249,7 @@ def _entries(tenant: Any, now: datetime) -> list[WarningEntry]:
 @bp.get("/<tenant>/feeds/warnungen.atom")
 def tenant_atom(tenant: str) -> Response:
     t = load_tenant(tenant)
-    now = utcnow()
+    now = request_now()
     body = build_warning_atom(
         feed_id=_external("alerts_public.tenant_atom", tenant=t.slug),
         title=f"Warnungen – {t.name}",
@@ -266,7 +266,7 @@ def tenant_atom(tenant: str) -> Response:
 @bp.get("/<tenant>/feeds/warnungen.json")
 def tenant_json(tenant: str) -> Response:
     t = load_tenant(tenant)
-    now = utcnow()
+    now = request_now()
     body = build_warning_json(
         title=f"Warnungen – {t.name}",
         self_url=_external("alerts_public.tenant_json", tenant=t.slug),
@@ -284,7 +284,7 @@ def tenant_json(tenant: str) -> Response:
 def tenant_warnings(tenant: str) -> Response:
     t = load_tenant(tenant)
     g.tenant = t
-    now = utcnow()
+    now = request_now()
     status = nina_status(db.session, t, now, svc.policy_from_config(current_app.config))
     response = current_app.make_response(
         render_template(

@@ -21,7 +21,6 @@ from werkzeug.http import http_date
 
 from .. import notify
 from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
-from ..domain.posting import utcnow
 from ..extensions import csrf, db
 from ..models import Display
 from ..security import token_hash
@@ -32,7 +31,7 @@ from ..services.displays.group_commit import GroupCommit
 from ..services.displays.manifest import Manifest, caches, isoz, manifest_for
 from ..services.displays.snapshot import DisplaySnapshot
 from . import jsonbody
-from .clock import blob_store
+from .clock import blob_store, request_now
 
 log = logging.getLogger("aushang.player_api")
 bp = Blueprint("player_api", __name__, url_prefix="/api/player/v1")
@@ -42,8 +41,7 @@ _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def now_() -> datetime:
-    clock = current_app.config.get("AUSHANG_CLOCK")
-    return clock() if clock is not None else utcnow()
+    return request_now()
 
 
 def _problem(status: int, title: str, detail: str, kind: str) -> Response:

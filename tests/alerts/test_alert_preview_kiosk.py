@@ -137,7 +137,8 @@ def test_kiosk_state_is_the_players_view_of_the_same_manifest_warning(
     alert, shown = svc.preview_manual(session, tenant=town, data=data, now=clock, policy=policy)
     from server.web.clock import blob_store
 
-    warning = draft_warning(alert, shown, blob_store(), policy)
+    public = f"{app.config['AUSHANG_BASE_URL'].rstrip('/')}/{town.slug}/warnungen"
+    warning = draft_warning(alert, shown, blob_store(), policy, public)
     manifest = {
         "protocol": 1,
         "server_time": "2026-11-20T09:30:00Z",

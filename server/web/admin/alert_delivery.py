@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, g, get_template_attribute, jsonify, render_template
 
 from ...documents import render_pdf
-from ...domain.posting import to_local, utcnow
+from ...domain.posting import to_local
 from ...extensions import db
 from ...models import AlertRecord, Tenant
 from ...security import tenant_staff_required
@@ -36,7 +36,7 @@ def de_time_precise(value: datetime | None, tz: str = "Europe/Berlin") -> str:
 def _export(tenant: Tenant, alert_id: int) -> tuple[AlertRecord, list[AlertRecord], Any]:
     record = _record(tenant, alert_id)
     records = delivery.incident_records(db.session, record)
-    return record, records, delivery.incident_timeline(db.session, record, utcnow())
+    return record, records, delivery.incident_timeline(db.session, record, request_now())
 
 
 @bp.route("/<tenant>/warnungen/<int:alert_id>/ablauf.json")
@@ -56,7 +56,7 @@ def alerts_timeline_json(alert_id: int) -> Any:
 def alerts_timeline_pdf(alert_id: int) -> Any:
     tenant = g.tenant
     record, records, events = _export(tenant, alert_id)
-    now = utcnow()
+    now = request_now()
     html = render_template(
         "pdf/alert_timeline.html",
         tenant=tenant,

@@ -30,7 +30,6 @@ from ...domain.alerts.lifecycle import END_REASON_LABELS, PHASE_LABELS, EndReaso
 from ...domain.alerts.policy import WARNSTUFE_LABELS
 from ...domain.alerts.relevance import warning_ars_codes
 from ...domain.errors import NotFound, ValidationFailed
-from ...domain.posting import utcnow
 from ...extensions import db
 from ...models import ALERT_ORIGIN_LABELS, AlertRecord, AlertTarget, ApiToken, Tenant
 from ...security import tenant_staff_required
@@ -137,7 +136,7 @@ def _render_form(
 @tenant_staff_required("alerter")
 def alerts_index() -> Any:
     tenant = g.tenant
-    now = utcnow()
+    now = request_now()
     policy = _policy()
     own = db.session.scalars(
         select(AlertRecord)
@@ -404,7 +403,7 @@ def alerts_show(alert_id: int) -> Any:
 @tenant_staff_required("alerter")
 def alerts_update(alert_id: int) -> Any:
     tenant = g.tenant
-    now = utcnow()
+    now = request_now()
     data, _raw = _form_input(tenant)
     record = svc.update_manual(
         db.session,
@@ -429,7 +428,7 @@ def alerts_cancel(alert_id: int) -> Any:
         tenant=tenant,
         user=current_user,
         record_id=alert_id,
-        now=utcnow(),
+        now=request_now(),
         policy=_policy(),
         description=(
             request.form.get("all_clear_text") or request.form.get("description") or ""
@@ -450,7 +449,7 @@ def alerts_token() -> Any:
         tenant=tenant,
         name=request.form.get("name", ""),
         user=current_user,
-        now=utcnow(),
+        now=request_now(),
     )
     db.session.commit()
     flash(
@@ -469,7 +468,7 @@ def alerts_permit() -> Any:
     if grantee is None or grantee.id == tenant.id:
         raise ValidationFailed("Unbekannte Kommune.", {"grantee": "Kürzel prüfen."})
     svc.grant_alert_permission(
-        db.session, tenant=tenant, grantee=grantee, now=utcnow(), actor=current_user
+        db.session, tenant=tenant, grantee=grantee, now=request_now(), actor=current_user
     )
     db.session.commit()
     flash(f"„{grantee.name}“ darf jetzt Warnungen auf Ihren Anzeigen auslösen.", "success")
@@ -485,7 +484,7 @@ def alerts_confirm(alert_id: int) -> Any:
         tenant=tenant,
         user=current_user,
         record_id=alert_id,
-        now=utcnow(),
+        now=request_now(),
         policy=_policy(),
     )
     db.session.commit()
@@ -503,7 +502,7 @@ def alerts_discard(alert_id: int) -> Any:
         user=current_user,
         record_id=alert_id,
         reason=request.form.get("reason") or "",
-        now=utcnow(),
+        now=request_now(),
     )
     db.session.commit()
     flash("Die Warnung wurde verworfen und nicht ausgelöst.", "success")
@@ -521,7 +520,7 @@ def warning_alarms() -> dict[str, Any]:
         return {}
     if not (user.is_system_admin or user.roles_in(tenant.id) & confirmation.CONFIRMING_ROLES):
         return {}
-    status = nina_status(db.session, tenant, utcnow(), _policy())
+    status = nina_status(db.session, tenant, request_now(), _policy())
     return {
         "nina_alarm": status.banner_text(tenant.timezone) if status.stale else None,
         "alerts_awaiting": confirmation.awaiting_count(db.session, tenant.id),
@@ -559,7 +558,7 @@ def alerts_warntag_json(alert_id: int) -> Any:
 def alerts_warntag_pdf(alert_id: int) -> Any:
     tenant = g.tenant
     record, report = _report(tenant, alert_id)
-    pdf = warntag.report_pdf(report, tenant, utcnow())
+    pdf = warntag.report_pdf(report, tenant, request_now())
     response = current_app.response_class(pdf, mimetype="application/pdf")
     name = "warntag-bericht" if report.is_test else "zustellbericht"
     response.headers["Content-Disposition"] = f'inline; filename="{name}-{record.id}.pdf"'

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from flask import current_app, request
 from flask_login import current_user
 
-from ...domain.posting import utcnow
 from ...models import User
+from ..clock import request_now
 from ..forms import parse_date
 from . import bp
 
@@ -24,15 +23,6 @@ __all__ = [
     "parse_int",
     "request_now",
 ]
-
-
-def request_now() -> datetime:
-    """The time of this request, taken once per view.
-
-    ``AUSHANG_CLOCK`` (a callable, for tests and demos) replaces the wall clock; it is
-    never read from the environment."""
-    clock = current_app.config.get("AUSHANG_CLOCK")
-    return clock() if clock is not None else utcnow()
 
 
 def actor() -> User:

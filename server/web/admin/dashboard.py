@@ -9,12 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ...domain.posting import Phase, utcnow
+from ...domain.posting import Phase
 from ...extensions import db
 from ...models import Notice
 from ...security import tenant_staff_required
 from ...services import alerts as alert_svc
 from ...services import notices as svc
+from ..clock import request_now
 from . import bp
 
 
@@ -22,7 +23,7 @@ from . import bp
 @tenant_staff_required()
 def dashboard():
     tenant = g.tenant
-    now = utcnow()
+    now = request_now()
     all_notices = db.session.scalars(
         select(Notice)
         .where(Notice.tenant_id == tenant.id)

@@ -156,13 +156,13 @@ def alert_preview_state(draft: str) -> Response:
     return response
 
 
-@bp.route(KIOSK_BASE + "assets/<sha>")
+@bp.route(KIOSK_BASE + "assets/<digest>")
 @tenant_staff_required("alerter")
-def alert_preview_asset(draft: str, sha: str) -> Response:
+def alert_preview_asset(draft: str, digest: str) -> Response:
     """The draft's QR code image: only files the draft's own state names."""
     state = _draft_state(draft)
     named = {w["qr_image"] for w in state["warnings"] if w.get("qr_image")}
-    path = blob_store().path_for(sha) if f"assets/{sha}" in named else None
+    path = blob_store().path_for(digest) if f"assets/{digest}" in named else None
     if path is None or not path.is_file():
         abort(404)
     return send_file(path, mimetype="image/svg+xml", max_age=3600)

@@ -7,11 +7,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ...domain.errors import ValidationFailed
-from ...domain.posting import utcnow
 from ...extensions import db
 from ...models import Tenant
 from ...security import system_admin_required
 from ...services import people
+from ..clock import request_now
 from . import bp
 
 
@@ -30,7 +30,7 @@ def system_tenants():
                 slug=form["slug"].lower(),
                 ars=form["ars"],
                 timezone=form["timezone"] or "Europe/Berlin",
-                now=utcnow(),
+                now=request_now(),
                 actor=current_user._get_current_object(),
             )
             db.session.commit()
