@@ -24,8 +24,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
+from ...domain import workflow
 from ...domain.errors import NotFound, ValidationFailed
 from ...domain.posting import PHASE_LABELS, Phase, local_date
+from ...domain.workflow import Action
 from ...extensions import db
 from ...models import AuditEntry, Notice, NoticeVersion
 from ...security import tenant_staff_required
@@ -278,32 +280,15 @@ def _audit_rows(notice: Notice) -> list[AuditEntry]:
 
 
 def _permissions(notice: Notice) -> dict[str, bool]:
+    """The steps to offer, by the same rules the services enforce."""
     user = actor()
-    tid = notice.tenant_id
-    editor = svc.has_role(user, tid, "editor")
-    approver = svc.has_role(user, tid, "approver")
-    wv = notice.working_version
-    live = notice.status != "withdrawn"
-    draft = live and wv is not None and wv.status == "draft"
-    submitted = live and wv is not None and wv.status == "submitted"
-    return {
-        "edit": editor and draft,
-        "upload": editor and draft,
-        "submit": editor and draft,
-        "recall": editor and submitted,
-        "send_back": approver and submitted,
-        "release": approver and submitted,
-        "own_version": bool(
-            submitted and wv is not None and user.id in (wv.created_by_id, wv.submitted_by_id)
-        ),
-        "correct": editor and live and notice.current_version is not None and wv is None,
-        "withdraw": approver and notice.status == "released",
-        "delete": editor and notice.status == "draft" and not notice.released_versions,
-        "hint": (editor or approver)
-        and live
-        and notice.hint_required
-        and notice.provided_on is not None,
-    }
+    allowed = svc.allowed_actions(notice, user)
+    can = {a.value: a in allowed for a in Action}
+    # Shown instead of the release form: an approver who changed this version.
+    can["own_version"] = isinstance(
+        svc.refusal(Action.RELEASE, notice, user), workflow.FourEyesViolation
+    )
+    return can
 
 
 def _render_detail(
