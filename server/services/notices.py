@@ -3,6 +3,7 @@ corrections (new versions), withdrawal and the hint notice (L1–L6, L11–L15).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -51,6 +52,30 @@ MAX_LENGTHS = {
     "signatory_function": 200,
 }
 MAX_BODY = 200_000
+TEXT_INPUTS = (
+    "title",
+    "summary",
+    "body_md",
+    "issuing_office",
+    "file_number",
+    "legal_basis",
+    "signatory_name",
+    "signatory_function",
+    "correction_note",
+)
+
+
+def strip_control(text: str) -> str:
+    """``text`` without control and format characters (NUL, ESC, line breaks, bidi
+    overrides): PostgreSQL refuses NUL, and the others only serve to spoof a name."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+
+
+def safe_filename(filename: str) -> str:
+    """The last path segment of an uploaded file's name, printable, at most 255
+    characters; "anlage" when nothing is left."""
+    name = strip_control(filename.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name[:255] or "anlage"
 
 
 @dataclass
@@ -202,6 +227,10 @@ def _validate_input(
             category = None
     if not data.title.strip():
         errors["title"] = "Bitte einen Titel angeben."
+    for name in TEXT_INPUTS:
+        # PostgreSQL refuses NUL in text; no notice needs any other control character.
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in getattr(data, name)):
+            errors[name] = "Steuerzeichen (z. B. NUL) sind hier nicht erlaubt."
     for name, limit in MAX_LENGTHS.items():
         if len(getattr(data, name) or "") > limit:
             errors[name] = f"Höchstens {limit} Zeichen."
@@ -419,10 +448,11 @@ def add_attachment(
     attachable_version(notice, editor)
     _lock(session, notice)
     version = attachable_version(notice, editor)
-    safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "anlage"
+    safe_name = safe_filename(filename)
+    safe_title = strip_control(title).strip()
     attachment = Attachment(
-        filename=safe_name[:255],
-        title=(title or safe_name)[:300],
+        filename=safe_name,
+        title=(safe_title or safe_name)[:300],
         media_type=blob.media_type,
         size=blob.size,
         sha256=blob.sha256,

@@ -20,7 +20,7 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
@@ -32,7 +32,7 @@ from ...extensions import db
 from ...models import AuditEntry, Notice, NoticeVersion
 from ...security import tenant_staff_required
 from ...services import notices as svc
-from ...services.files import BlobStore, store_upload
+from ...services.files import BlobStore, StorageFull, StorageUnavailable, store_upload
 from ..setup import ERROR_TEXTS, problem, wants_json
 from . import bp
 from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
@@ -40,6 +40,8 @@ from .common import actor, add_nav, form_text, parse_date, parse_int, request_no
 add_nav([("admin.notices", "Bekanntmachungen", ("editor", "approver"))])
 
 PAGE_SIZE = 50
+STORAGE_TITLES = {507: "Speicher voll", 503: "Speicher nicht verfügbar"}
+MAX_ID = 2**31 - 1  # INTEGER primary keys on SQLite and PostgreSQL alike
 READERS = ("editor", "approver")
 TEXT_FIELDS = (
     "title",
@@ -101,7 +103,10 @@ def notices():
     )
     category_id = parse_int(category_raw, "kategorie", {})
     if category_id is not None:
-        stmt = stmt.where(Notice.category_id == category_id)
+        # An id beyond the column's range names no category: an empty list, not an
+        # overflow in the database driver (500).
+        in_range = 0 < category_id <= MAX_ID
+        stmt = stmt.where(Notice.category_id == category_id if in_range else false())
     if q:
         like = f"%{_escape_like(q)}%"
         in_versions = select(NoticeVersion.notice_id).where(
@@ -501,7 +506,7 @@ def notice_attachment_upload(number: str):
     # Permission and state first, so a refused upload never leaves bytes behind.
     svc.attachable_version(notice, user)
     upload = request.files.get("attachment")
-    title = form_text("attachment_title").strip()
+    title = svc.strip_control(form_text("attachment_title")).strip()
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed(
@@ -514,20 +519,27 @@ def notice_attachment_upload(number: str):
         blob = store_upload(
             blob_store(),
             upload.stream,
-            upload.filename,
+            svc.safe_filename(upload.filename),
             max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
         )
         attachment = svc.add_attachment(db.session, notice, user, blob, upload.filename, title, now)
         filename = attachment.filename
         db.session.commit()
-    except ValidationFailed as exc:
+    except (ValidationFailed, StorageFull, StorageUnavailable) as exc:
         db.session.rollback()
+        status = exc.status
+        title_text = STORAGE_TITLES.get(status) or ERROR_TEXTS[status][0]
         if wants_json():
-            return problem(422, ERROR_TEXTS[422][0], exc.message, errors=exc.field_errors)
-        notice = svc.get_notice(db.session, g.tenant, number)
-        return _render_detail(
-            notice, errors=exc.field_errors, message=exc.message, form=request.form, status=422
-        )
+            response, _ = problem(status, title_text, exc.message, errors=exc.field_errors)
+        else:
+            notice = svc.get_notice(db.session, g.tenant, number)
+            page, _ = _render_detail(
+                notice, errors=exc.field_errors, message=exc.message, form=request.form
+            )
+            response = current_app.make_response((page, status))
+        if status == 503:
+            response.headers["Retry-After"] = "120"
+        return response
     flash(f"Die Anlage „{filename}“ wurde hochgeladen.", "success")
     target = _detail_url(notice, "anlagen")
     if wants_json():
