@@ -66,9 +66,10 @@ TEXT_INPUTS = (
 
 
 def strip_control(text: str) -> str:
-    """``text`` without control and format characters (NUL, ESC, line breaks, bidi
-    overrides): PostgreSQL refuses NUL, and the others only serve to spoof a name."""
-    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+    """``text`` without control characters (NUL, ESC, DEL, line breaks): PostgreSQL
+    refuses NUL, and none of them belongs in a name. Format characters (emoji joiners,
+    bidi marks) stay: names are shown literally, escaped (tests/server/test_xss_corpus)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc")
 
 
 def safe_filename(filename: str) -> str:
