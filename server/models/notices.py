@@ -142,10 +142,56 @@ class NoticeVersion(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="version", order_by="Attachment.position", cascade="all, delete-orphan"
     )
+    editors: Mapped[list[VersionEditor]] = relationship(
+        back_populates="version",
+        order_by="VersionEditor.id",
+        cascade="all, delete-orphan",
+    )
 
     @property
     def is_released(self) -> bool:
         return self.status == "released"
+
+    @property
+    def editor_ids(self) -> set[int]:
+        """Everyone who changed this version's content (four eyes, L3). Creator and
+        submitter count even where no editor row exists (rows from before 0009)."""
+        ids = {e.user_id for e in self.editors}
+        ids.update(i for i in (self.created_by_id, self.submitted_by_id) if i is not None)
+        return ids
+
+    @property
+    def editors_by_person(self) -> list[tuple[User, list[str]]]:
+        """(person, kinds in order) for the version history, first change first."""
+        out: dict[int, tuple[User, list[str]]] = {}
+        for e in self.editors:
+            entry = out.setdefault(e.user_id, (e.user, []))
+            if e.kind not in entry[1]:
+                entry[1].append(e.kind)
+        return list(out.values())
+
+
+# What a person did to a version's content; every kind excludes them from releasing it.
+EDITOR_KINDS = ("created", "edited", "submitted")
+
+
+class VersionEditor(db.Model):
+    """One person who changed one version, by kind of change (four eyes by content)."""
+
+    __tablename__ = "notice_version_editor"
+    __table_args__ = (UniqueConstraint("version_id", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("notice_version.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # created | edited | submitted
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    version: Mapped[NoticeVersion] = relationship(back_populates="editors")
+    user: Mapped[User] = relationship()
 
 
 class Attachment(db.Model):

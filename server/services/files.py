@@ -6,7 +6,9 @@ stored file can never silently change and the same bytes are kept only once.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..domain.errors import ValidationFailed
+from ..domain.errors import DomainError, ValidationFailed
+
+log = logging.getLogger("aushang.files")
 
 ALLOWED_MEDIA = {
     "application/pdf": ".pdf",
@@ -32,6 +36,18 @@ def sniff_media_type(head: bytes) -> str | None:
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
     return None
+
+
+class StorageFull(DomainError):
+    """The disk of the file store is full (507 Insufficient Storage)."""
+
+    status = 507
+
+
+class StorageUnavailable(DomainError):
+    """The file store failed otherwise (503, try again later)."""
+
+    status = 503
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,7 @@ class BlobStore:
         head = b""
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         try:
-            with os.fdopen(fd, "wb") as out:
+            with self._open_temp(fd) as out:
                 while chunk := stream.read(1024 * 256):
                     size += len(chunk)
                     if size > max_bytes:
@@ -100,6 +116,10 @@ class BlobStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+    def _open_temp(self, fd: int) -> BinaryIO:
+        """The file object an upload is written to (tests put a full disk here)."""
+        return os.fdopen(fd, "wb")
 
     def read(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
@@ -134,6 +154,20 @@ def store_upload(
 
     try:
         digest, size, head = store.put_stream(stream, max_bytes=max_bytes, accept=accept)
+    except OSError as exc:
+        # put_stream has removed its temporary file: nothing half-written stays.
+        log.warning("event=upload_store_failed errno=%s error=%s", exc.errno, exc)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(
+                f"Die Datei „{filename}“ wurde nicht gespeichert: Der Speicherplatz für "
+                "Anlagen ist erschöpft. Bitte wenden Sie sich an die Systembetreuung.",
+                {"attachment": "Kein Speicherplatz mehr frei. Es wurde nichts gespeichert."},
+            ) from None
+        raise StorageUnavailable(
+            f"Die Datei „{filename}“ wurde nicht gespeichert: Der Dateispeicher ist gerade "
+            "nicht verfügbar. Bitte versuchen Sie es in einigen Minuten erneut.",
+            {"attachment": "Speicher nicht verfügbar. Es wurde nichts gespeichert."},
+        ) from None
     except ValueError:
         if refused and refused[-1]:
             raise ValidationFailed(

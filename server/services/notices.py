@@ -3,16 +3,19 @@ corrections (new versions), withdrawal and the hint notice (L1–L6, L11–L15).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..domain import posting
-from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..domain import posting, workflow
+from ..domain.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ..domain.integrity import sha256_hex, version_canonical_text
+from ..domain.workflow import Action
 from ..models import Attachment, Category, Notice, NoticeVersion, Tenant, User
+from ..models.notices import VersionEditor
 from ..text import render_markdown
 from . import audit
 from .files import StoredBlob
@@ -49,6 +52,31 @@ MAX_LENGTHS = {
     "signatory_function": 200,
 }
 MAX_BODY = 200_000
+TEXT_INPUTS = (
+    "title",
+    "summary",
+    "body_md",
+    "issuing_office",
+    "file_number",
+    "legal_basis",
+    "signatory_name",
+    "signatory_function",
+    "correction_note",
+)
+
+
+def strip_control(text: str) -> str:
+    """``text`` without control characters (NUL, ESC, DEL, line breaks): PostgreSQL
+    refuses NUL, and none of them belongs in a name. Format characters (emoji joiners,
+    bidi marks) stay: names are shown literally, escaped (tests/server/test_xss_corpus)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc")
+
+
+def safe_filename(filename: str) -> str:
+    """The last path segment of an uploaded file's name, printable, at most 255
+    characters; "anlage" when nothing is left."""
+    name = strip_control(filename.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name[:255] or "anlage"
 
 
 @dataclass
@@ -87,6 +115,73 @@ def has_role(user: User, tenant_id: int, *roles: str) -> bool:
 def require_role(user: User, tenant_id: int, *roles: str) -> None:
     if not has_role(user, tenant_id, *roles):
         raise PermissionDenied("Für diese Aktion fehlt Ihnen die Berechtigung.")
+
+
+def workflow_state(notice: Notice) -> workflow.NoticeState:
+    wv = notice.working_version
+    return workflow.NoticeState(
+        status=notice.status,
+        working=wv.status if wv is not None else None,
+        has_current=notice.current_version_id is not None,
+        ever_released=bool(notice.released_versions),
+        hint_required=notice.hint_required,
+        provided=notice.provided_on is not None,
+    )
+
+
+def workflow_actor(user: User, notice: Notice) -> workflow.Actor:
+    wv = notice.working_version
+    return workflow.Actor(
+        roles=workflow.effective_roles(
+            user.roles_in(notice.tenant_id), system_admin=user.is_system_admin
+        ),
+        changed_working_version=wv is not None and user.id in wv.editor_ids,
+    )
+
+
+def refusal(action: Action, notice: Notice, user: User) -> DomainError | None:
+    """Why ``user`` may not take ``action`` on ``notice`` now, or None (the rules live
+    in server.domain.workflow; the staff pages ask the same question)."""
+    return workflow.refusal(action, workflow_state(notice), workflow_actor(user, notice))
+
+
+def allowed_actions(notice: Notice, user: User) -> frozenset[Action]:
+    return workflow.allowed_actions(workflow_state(notice), workflow_actor(user, notice))
+
+
+def _check(action: Action, notice: Notice, user: User) -> None:
+    workflow.require(action, workflow_state(notice), workflow_actor(user, notice))
+
+
+def _lock(session: Session, notice: Notice) -> None:
+    """Serialise lifecycle steps on one notice, then re-read its state.
+
+    A no-op UPDATE of the notice row is the lock that works on both databases: on
+    PostgreSQL it takes the row lock (a parallel step waits until this transaction
+    ends), on SQLite it takes the database's write lock. What was loaded before may be
+    stale by then, so the notice and its versions are read again: of two parallel
+    releases or corrections, the second sees the first and is refused."""
+    result = session.execute(
+        update(Notice)
+        .where(Notice.id == notice.id)
+        .values(updated_at=Notice.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("Diese Bekanntmachung gibt es nicht mehr.")
+    loaded = list(notice.__dict__.get("versions") or [])
+    session.expire(notice)
+    for v in loaded:
+        session.expire(v)
+
+
+def _record_editor(version: NoticeVersion, user: User, kind: str, now: datetime) -> None:
+    """Remember that ``user`` changed ``version`` (four eyes by content)."""
+    for e in version.editors:
+        if e.user_id == user.id and e.kind == kind:
+            e.last_at = now
+            return
+    version.editors.append(VersionEditor(user=user, kind=kind, first_at=now, last_at=now))
 
 
 # --- queries -----------------------------------------------------------------------
@@ -133,6 +228,10 @@ def _validate_input(
             category = None
     if not data.title.strip():
         errors["title"] = "Bitte einen Titel angeben."
+    for name in TEXT_INPUTS:
+        # PostgreSQL refuses NUL in text; no notice needs any other control character.
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in getattr(data, name)):
+            errors[name] = "Steuerzeichen (z. B. NUL) sind hier nicht erlaubt."
     for name, limit in MAX_LENGTHS.items():
         if len(getattr(data, name) or "") > limit:
             errors[name] = f"Höchstens {limit} Zeichen."
@@ -254,6 +353,7 @@ def create_notice(
     _apply_notice_fields(notice, tenant, data)
     version = NoticeVersion(number=1, status="draft", created_by_id=author.id, created_at=now)
     _apply_version_fields(version, data)
+    _record_editor(version, author, "created", now)
     notice.versions.append(version)
     session.add(notice)
     session.flush()
@@ -270,28 +370,35 @@ def create_notice(
     return notice
 
 
-def _editable_version(notice: Notice) -> NoticeVersion:
-    version = notice.working_version
-    if version is None:
-        raise Conflict(
-            "Diese Fassung ist freigegeben und kann nicht mehr geändert werden. "
-            "Legen Sie eine Berichtigung an."
-        )
-    return version
+def _content(notice: Notice, version: NoticeVersion) -> tuple[object, ...]:
+    """What a save can change, to tell an edit from a save without changes."""
+    return (
+        notice.category_id,
+        notice.posting_start,
+        notice.posting_end,
+        notice.contains_personal_data,
+        version.title,
+        version.summary,
+        version.body_md,
+        version.issuing_office,
+        version.file_number,
+        version.legal_basis,
+        version.signed_on,
+        version.signatory_name,
+        version.signatory_function,
+        version.correction_note,
+    )
 
 
 def update_draft(
     session: Session, notice: Notice, editor: User, data: NoticeInput, now: datetime
 ) -> NoticeVersion:
     """Change the working version. A released version is immutable (L5 → 409)."""
-    require_role(editor, notice.tenant_id, "editor")
-    if notice.status == "withdrawn":
-        raise Conflict("Eine zurückgezogene Bekanntmachung kann nicht mehr geändert werden.")
-    version = _editable_version(notice)
-    if version.status == "submitted":
-        raise Conflict(
-            "Diese Fassung liegt zur Freigabe vor. Holen Sie sie zurück, um sie zu ändern."
-        )
+    _check(Action.EDIT, notice, editor)
+    _lock(session, notice)
+    _check(Action.EDIT, notice, editor)
+    version = notice.working_version
+    assert version is not None
     if data.category_id is None:
         data.category_id = notice.category_id
     _validate_input(session, notice.tenant, data, for_release=False)
@@ -300,8 +407,11 @@ def update_draft(
         data.category_id = notice.category_id
         data.posting_start, data.posting_end = notice.posting_start, notice.posting_end
         data.contains_personal_data = notice.contains_personal_data or data.contains_personal_data
+    before = _content(notice, version)
     _apply_notice_fields(notice, notice.tenant, data)
     _apply_version_fields(version, data)
+    if _content(notice, version) != before:
+        _record_editor(version, editor, "edited", now)
     notice.updated_at = now
     session.flush()
     audit.record(
@@ -321,12 +431,9 @@ def attachable_version(notice: Notice, editor: User) -> NoticeVersion:
     """The version an upload would go to; raises like ``add_attachment`` would.
 
     Lets the web layer refuse before it stores any bytes."""
-    require_role(editor, notice.tenant_id, "editor")
-    if notice.status == "withdrawn":
-        raise Conflict("Eine zurückgezogene Bekanntmachung kann nicht mehr geändert werden.")
-    version = _editable_version(notice)
-    if version.status == "submitted":
-        raise Conflict("Diese Fassung liegt zur Freigabe vor und kann nicht geändert werden.")
+    _check(Action.UPLOAD, notice, editor)
+    version = notice.working_version
+    assert version is not None
     return version
 
 
@@ -339,17 +446,21 @@ def add_attachment(
     title: str,
     now: datetime,
 ) -> Attachment:
+    attachable_version(notice, editor)
+    _lock(session, notice)
     version = attachable_version(notice, editor)
-    safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "anlage"
+    safe_name = safe_filename(filename)
+    safe_title = strip_control(title).strip()
     attachment = Attachment(
-        filename=safe_name[:255],
-        title=(title or safe_name)[:300],
+        filename=safe_name,
+        title=(safe_title or safe_name)[:300],
         media_type=blob.media_type,
         size=blob.size,
         sha256=blob.sha256,
         position=len(version.attachments),
     )
     version.attachments.append(attachment)
+    _record_editor(version, editor, "edited", now)
     notice.updated_at = now
     session.flush()
     audit.record(
@@ -368,16 +479,16 @@ def add_attachment(
 def remove_attachment(
     session: Session, notice: Notice, editor: User, attachment_id: int, now: datetime
 ) -> None:
-    require_role(editor, notice.tenant_id, "editor")
-    version = _editable_version(notice)
-    if version.status == "submitted":
-        raise Conflict("Diese Fassung liegt zur Freigabe vor und kann nicht geändert werden.")
+    attachable_version(notice, editor)
+    _lock(session, notice)
+    version = attachable_version(notice, editor)
     attachment = next((a for a in version.attachments if a.id == attachment_id), None)
     if attachment is None:
         raise NotFound("Diese Anlage gibt es nicht.")
     version.attachments.remove(attachment)
     for i, a in enumerate(version.attachments):
         a.position = i
+    _record_editor(version, editor, "edited", now)
     session.flush()
     audit.record(
         session,
@@ -393,14 +504,16 @@ def remove_attachment(
 
 def submit(session: Session, notice: Notice, editor: User, now: datetime) -> NoticeVersion:
     """Hand the working version to an approver; it must be complete (L2)."""
-    require_role(editor, notice.tenant_id, "editor")
-    version = _editable_version(notice)
-    if version.status == "submitted":
-        raise Conflict("Diese Fassung liegt bereits zur Freigabe vor.")
+    _check(Action.SUBMIT, notice, editor)
+    _lock(session, notice)
+    _check(Action.SUBMIT, notice, editor)
+    version = notice.working_version
+    assert version is not None
     _validate_input(session, notice.tenant, input_from_version(notice, version), for_release=True)
     version.status = "submitted"
     version.submitted_by_id = editor.id
     version.submitted_at = now
+    _record_editor(version, editor, "submitted", now)
     if notice.status == "draft":
         notice.status = "submitted"
     notice.updated_at = now
@@ -422,10 +535,11 @@ def send_back(
     session: Session, notice: Notice, approver: User, comment: str, now: datetime
 ) -> NoticeVersion:
     """An approver returns a submitted version to the editors, with a reason."""
-    require_role(approver, notice.tenant_id, "approver")
+    _check(Action.SEND_BACK, notice, approver)
+    _lock(session, notice)
+    _check(Action.SEND_BACK, notice, approver)
     version = notice.working_version
-    if version is None or version.status != "submitted":
-        raise Conflict("Es liegt keine Fassung zur Freigabe vor.")
+    assert version is not None
     if not comment.strip():
         raise ValidationFailed(
             "Bitte begründen Sie die Rückgabe.", {"comment": "Begründung fehlt."}
@@ -450,10 +564,11 @@ def send_back(
 
 def recall(session: Session, notice: Notice, editor: User, now: datetime) -> NoticeVersion:
     """The author takes a submitted version back to edit it."""
-    require_role(editor, notice.tenant_id, "editor")
+    _check(Action.RECALL, notice, editor)
+    _lock(session, notice)
+    _check(Action.RECALL, notice, editor)
     version = notice.working_version
-    if version is None or version.status != "submitted":
-        raise Conflict("Es liegt keine Fassung zur Freigabe vor.")
+    assert version is not None
     version.status = "draft"
     if notice.status == "submitted":
         notice.status = "draft"
@@ -482,15 +597,12 @@ def release(
     Sets the content hash (L6); the first release fixes the Bereitstellung (L4); a
     correction replaces the current version, the old one stays reachable (L5).
     """
-    require_role(approver, notice.tenant_id, "approver")
+    _check(Action.RELEASE, notice, approver)
+    _lock(session, notice)
+    # Again with what is stored now: a parallel release, recall or edit may have won.
+    _check(Action.RELEASE, notice, approver)
     version = notice.working_version
-    if version is None or version.status != "submitted":
-        raise Conflict("Es liegt keine Fassung zur Freigabe vor.")
-    if approver.id in (version.created_by_id, version.submitted_by_id):
-        raise PermissionDenied(
-            "Vier-Augen-Prinzip: Sie können eine selbst verfasste oder vorgelegte Fassung "
-            "nicht freigeben."
-        )
+    assert version is not None
     category = notice.category
     _validate_input(session, notice.tenant, input_from_version(notice, version), for_release=True)
     if not category.binding_channels:
@@ -558,14 +670,11 @@ def start_correction(
     session: Session, notice: Notice, editor: User, note: str, now: datetime
 ) -> NoticeVersion:
     """A Berichtigung: a new draft version linked to the current one (L5)."""
-    require_role(editor, notice.tenant_id, "editor")
+    _check(Action.CORRECT, notice, editor)
+    _lock(session, notice)
+    _check(Action.CORRECT, notice, editor)
     current = notice.current_version
-    if current is None:
-        raise Conflict("Nur freigegebene Bekanntmachungen können berichtigt werden.")
-    if notice.status == "withdrawn":
-        raise Conflict("Eine zurückgezogene Bekanntmachung kann nicht berichtigt werden.")
-    if notice.working_version is not None:
-        raise Conflict("Es gibt bereits eine Berichtigung in Arbeit.")
+    assert current is not None
     version = NoticeVersion(
         number=notice.versions[-1].number + 1,
         status="draft",
@@ -576,6 +685,7 @@ def start_correction(
     data = input_from_version(notice, current)
     data.correction_note = note
     _apply_version_fields(version, data)
+    _record_editor(version, editor, "created", now)
     for a in current.attachments:
         version.attachments.append(
             Attachment(
@@ -617,10 +727,9 @@ def withdraw(
         raise ValidationFailed("Unbekannte Art der Rücknahme.", {"kind": "Bitte wählen."})
     if not reason.strip():
         raise ValidationFailed("Bitte einen Grund angeben.", {"reason": "Grund fehlt."})
-    if notice.status == "withdrawn":
-        raise Conflict("Diese Bekanntmachung ist bereits zurückgezogen.")
-    if notice.status != "released":
-        raise Conflict("Nur freigegebene Bekanntmachungen können zurückgezogen werden.")
+    _check(Action.WITHDRAW, notice, approver)
+    _lock(session, notice)
+    _check(Action.WITHDRAW, notice, approver)
     notice.status = "withdrawn"
     notice.withdrawn_at = now
     notice.withdrawn_by_id = approver.id
@@ -643,9 +752,9 @@ def withdraw(
 
 def delete_draft(session: Session, notice: Notice, editor: User, now: datetime) -> None:
     """Drafts that were never released may be discarded; released ones never (L14)."""
-    require_role(editor, notice.tenant_id, "editor")
-    if notice.released_versions or notice.status not in ("draft",):
-        raise Conflict("Nur nie freigegebene Entwürfe können gelöscht werden.")
+    _check(Action.DELETE, notice, editor)
+    _lock(session, notice)
+    _check(Action.DELETE, notice, editor)
     audit.record(
         session,
         now=now,
@@ -689,9 +798,7 @@ def hint_overdue(notice: Notice, now: datetime) -> bool:
 def mark_hint_posted(
     session: Session, notice: Notice, user: User, posted_on: date, note: str, now: datetime
 ) -> None:
-    require_role(user, notice.tenant_id, "editor", "approver")
-    if not notice.hint_required:
-        raise Conflict("Für diese Bekanntmachung ist kein Hinweis nötig.")
+    _check(Action.HINT, notice, user)
     if notice.provided_on and posted_on < notice.provided_on:
         raise ValidationFailed(
             "Der Hinweis kann nicht vor der Bereitstellung ausgehängt worden sein.",

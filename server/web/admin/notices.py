@@ -20,17 +20,19 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
+from ...domain import workflow
 from ...domain.errors import NotFound, ValidationFailed
 from ...domain.posting import PHASE_LABELS, Phase, local_date
+from ...domain.workflow import Action
 from ...extensions import db
 from ...models import AuditEntry, Notice, NoticeVersion
 from ...security import tenant_staff_required
 from ...services import notices as svc
-from ...services.files import BlobStore, store_upload
+from ...services.files import BlobStore, StorageFull, StorageUnavailable, store_upload
 from ..setup import ERROR_TEXTS, problem, wants_json
 from . import bp
 from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
@@ -38,6 +40,8 @@ from .common import actor, add_nav, form_text, parse_date, parse_int, request_no
 add_nav([("admin.notices", "Bekanntmachungen", ("editor", "approver"))])
 
 PAGE_SIZE = 50
+STORAGE_TITLES = {507: "Speicher voll", 503: "Speicher nicht verfügbar"}
+MAX_ID = 2**31 - 1  # INTEGER primary keys on SQLite and PostgreSQL alike
 READERS = ("editor", "approver")
 TEXT_FIELDS = (
     "title",
@@ -99,7 +103,10 @@ def notices():
     )
     category_id = parse_int(category_raw, "kategorie", {})
     if category_id is not None:
-        stmt = stmt.where(Notice.category_id == category_id)
+        # An id beyond the column's range names no category: an empty list, not an
+        # overflow in the database driver (500).
+        in_range = 0 < category_id <= MAX_ID
+        stmt = stmt.where(Notice.category_id == category_id if in_range else false())
     if q:
         like = f"%{_escape_like(q)}%"
         in_versions = select(NoticeVersion.notice_id).where(
@@ -278,32 +285,15 @@ def _audit_rows(notice: Notice) -> list[AuditEntry]:
 
 
 def _permissions(notice: Notice) -> dict[str, bool]:
+    """The steps to offer, by the same rules the services enforce."""
     user = actor()
-    tid = notice.tenant_id
-    editor = svc.has_role(user, tid, "editor")
-    approver = svc.has_role(user, tid, "approver")
-    wv = notice.working_version
-    live = notice.status != "withdrawn"
-    draft = live and wv is not None and wv.status == "draft"
-    submitted = live and wv is not None and wv.status == "submitted"
-    return {
-        "edit": editor and draft,
-        "upload": editor and draft,
-        "submit": editor and draft,
-        "recall": editor and submitted,
-        "send_back": approver and submitted,
-        "release": approver and submitted,
-        "own_version": bool(
-            submitted and wv is not None and user.id in (wv.created_by_id, wv.submitted_by_id)
-        ),
-        "correct": editor and live and notice.current_version is not None and wv is None,
-        "withdraw": approver and notice.status == "released",
-        "delete": editor and notice.status == "draft" and not notice.released_versions,
-        "hint": (editor or approver)
-        and live
-        and notice.hint_required
-        and notice.provided_on is not None,
-    }
+    allowed = svc.allowed_actions(notice, user)
+    can = {a.value: a in allowed for a in Action}
+    # Shown instead of the release form: an approver who changed this version.
+    can["own_version"] = isinstance(
+        svc.refusal(Action.RELEASE, notice, user), workflow.FourEyesViolation
+    )
+    return can
 
 
 def _render_detail(
@@ -516,7 +506,7 @@ def notice_attachment_upload(number: str):
     # Permission and state first, so a refused upload never leaves bytes behind.
     svc.attachable_version(notice, user)
     upload = request.files.get("attachment")
-    title = form_text("attachment_title").strip()
+    title = svc.strip_control(form_text("attachment_title")).strip()
     try:
         if upload is None or not upload.filename:
             raise ValidationFailed(
@@ -529,20 +519,27 @@ def notice_attachment_upload(number: str):
         blob = store_upload(
             blob_store(),
             upload.stream,
-            upload.filename,
+            svc.safe_filename(upload.filename),
             max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
         )
         attachment = svc.add_attachment(db.session, notice, user, blob, upload.filename, title, now)
         filename = attachment.filename
         db.session.commit()
-    except ValidationFailed as exc:
+    except (ValidationFailed, StorageFull, StorageUnavailable) as exc:
         db.session.rollback()
+        status = exc.status
+        title_text = STORAGE_TITLES.get(status) or ERROR_TEXTS[status][0]
         if wants_json():
-            return problem(422, ERROR_TEXTS[422][0], exc.message, errors=exc.field_errors)
-        notice = svc.get_notice(db.session, g.tenant, number)
-        return _render_detail(
-            notice, errors=exc.field_errors, message=exc.message, form=request.form, status=422
-        )
+            response, _ = problem(status, title_text, exc.message, errors=exc.field_errors)
+        else:
+            notice = svc.get_notice(db.session, g.tenant, number)
+            page, _ = _render_detail(
+                notice, errors=exc.field_errors, message=exc.message, form=request.form
+            )
+            response = current_app.make_response((page, status))
+        if status == 503:
+            response.headers["Retry-After"] = "120"
+        return response
     flash(f"Die Anlage „{filename}“ wurde hochgeladen.", "success")
     target = _detail_url(notice, "anlagen")
     if wants_json():

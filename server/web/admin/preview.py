@@ -30,6 +30,10 @@ from ..clock import blob_store, request_now
 from ..public import notice_context
 from . import bp
 
+# Drafts are notice business: the roles that may read notices, not every staff role
+# (an alerter of civil protection has no notice rights).
+READERS = ("editor", "approver")
+
 
 def _notice(number: str) -> Notice:
     notice = db.session.scalar(
@@ -48,7 +52,7 @@ def _preview_version(notice: Notice) -> NoticeVersion:
 
 
 @bp.route("/<tenant>/bekanntmachungen/<number>/vorschau")
-@tenant_staff_required()
+@tenant_staff_required(*READERS)
 def notice_preview(number: str):
     """The working version (draft, submitted or correction), else the current one,
     rendered with the public template and a "Vorschau" banner."""
@@ -69,7 +73,7 @@ def notice_preview(number: str):
 
 
 @bp.route("/<tenant>/bekanntmachungen/<number>/vorschau/anlagen/<int:attachment_id>")
-@tenant_staff_required()
+@tenant_staff_required(*READERS)
 def notice_preview_file(number: str, attachment_id: int):
     """An attachment of any version of this tenant's notice, for staff only."""
     notice = _notice(number)

@@ -139,3 +139,175 @@ def test_uploads_are_checked_by_content_and_size(tmp_path):
         store_upload(store, BytesIO(b"%PDF-" + b"x" * 2000), "big.pdf", max_bytes=1000)
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert leftovers == [store.path_for(blob.sha256)]
+
+
+# --- four eyes by content (issue 11) ------------------------------------------------
+
+
+def _kinds(version) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for e in version.editors:
+        out.setdefault(e.user_id, []).append(e.kind)
+    return out
+
+
+def test_nobody_who_changed_the_text_may_release_it(session, factory, world, now):
+    tenant, cat, editor, approver = world
+    both = factory.user(tenant, "editor", "approver")
+    notice = svc.create_notice(session, tenant, editor, factory.notice_input(cat), now)
+    data = svc.input_from_version(notice, notice.working_version)
+    data.body_md = "Umgeschrieben."
+    svc.update_draft(session, notice, both, data, now)
+    svc.submit(session, notice, editor, now)
+    with pytest.raises(PermissionDenied) as exc:
+        svc.release(session, notice, both, "", now)
+    assert "Vier-Augen-Prinzip" in exc.value.message and "geändert" in exc.value.message
+    assert _kinds(notice.working_version) == {
+        editor.id: ["created", "submitted"],
+        both.id: ["edited"],
+    }
+    svc.release(session, notice, approver, "", now)  # a third person may
+    assert notice.current_version.released_by_id == approver.id
+
+
+def test_an_attachment_counts_as_a_change_and_a_save_without_change_does_not(
+    session, factory, world, now, tmp_path
+):
+    tenant, cat, editor, approver = world
+    uploader = factory.user(tenant, "editor", "approver")
+    saver = factory.user(tenant, "editor", "approver")
+    notice = svc.create_notice(session, tenant, editor, factory.notice_input(cat), now)
+    blob = store_upload(BlobStore(tmp_path), BytesIO(b"%PDF-1.7\n"), "a.pdf", max_bytes=1000)
+    svc.add_attachment(session, notice, uploader, blob, "a.pdf", "", now)
+    unchanged = svc.input_from_version(notice, notice.working_version)
+    svc.update_draft(session, notice, saver, unchanged, now)
+    svc.submit(session, notice, editor, now)
+    with pytest.raises(PermissionDenied):
+        svc.release(session, notice, uploader, "", now)
+    assert saver.id not in _kinds(notice.working_version)
+    svc.release(session, notice, saver, "", now)
+
+
+def test_the_submitter_who_changed_nothing_is_still_excluded(session, factory, world, now):
+    tenant, cat, editor, approver = world
+    submitter = factory.user(tenant, "editor", "approver")
+    notice = svc.create_notice(session, tenant, editor, factory.notice_input(cat), now)
+    svc.submit(session, notice, submitter, now)
+    with pytest.raises(PermissionDenied):
+        svc.release(session, notice, submitter, "", now)
+    assert _kinds(notice.working_version)[submitter.id] == ["submitted"]
+
+
+def test_a_correction_counts_the_editors_of_the_new_version_only(session, factory, world, now):
+    tenant, cat, editor, approver = world
+    first_editor = factory.user(tenant, "editor", "approver")
+    corrector = factory.user(tenant, "editor", "approver")
+    notice = svc.create_notice(session, tenant, editor, factory.notice_input(cat), now)
+    data = svc.input_from_version(notice, notice.working_version)
+    data.title = "Geändert in Fassung 1"
+    svc.update_draft(session, notice, first_editor, data, now)
+    svc.submit(session, notice, editor, now)
+    svc.release(session, notice, approver, "", now)
+
+    later = now + timedelta(days=1)
+    v2 = svc.start_correction(session, notice, corrector, "Tippfehler", later)
+    assert _kinds(v2) == {corrector.id: ["created"]}
+    svc.submit(session, notice, editor, later)
+    with pytest.raises(PermissionDenied):
+        svc.release(session, notice, corrector, "", later)  # created the correction
+    # Who changed version 1 did not change version 2 and may release it.
+    svc.release(session, notice, first_editor, "", later)
+    assert notice.current_version is v2
+
+
+def test_withdrawn_notice_with_a_pending_correction_cannot_be_submitted_or_released(
+    session, factory, world, now
+):
+    tenant, cat, editor, approver = world
+    notice = factory.released_notice(tenant, cat, editor, approver)
+    svc.start_correction(session, notice, editor, "Tippfehler", now)
+    svc.withdraw(session, notice, approver, "withdrawn", "Fehler", now)
+    with pytest.raises(Conflict):
+        svc.submit(session, notice, editor, now)
+    assert notice.status == "withdrawn"
+
+
+# --- races (issue 11): real concurrency, two sessions in two threads ------------------
+
+
+def _race(app, notice_id: int, user_ids: list[int], step) -> list[object]:
+    """Run ``step(session, notice, user)`` in one thread per user, each with its own
+    session; all load the notice before any of them writes."""
+    import threading
+
+    from sqlalchemy.orm import Session as OrmSession
+
+    from server.extensions import db
+    from server.models import Notice, User
+
+    barrier = threading.Barrier(len(user_ids), timeout=30)
+    results: list[object] = [None] * len(user_ids)
+
+    def run(i: int, uid: int) -> None:
+        with app.app_context(), OrmSession(db.engine) as s:
+            notice = s.get(Notice, notice_id)
+            user = s.get(User, uid)
+            _ = [v.status for v in notice.versions], user.memberships
+            s.rollback()  # no transaction (and no snapshot) held while waiting
+            barrier.wait()
+            try:
+                step(s, notice, user)
+                s.commit()
+                results[i] = "ok"
+            except Exception as exc:  # noqa: BLE001 - the result is what we test
+                s.rollback()
+                results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, u)) for i, u in enumerate(user_ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_parallel_releases_release_once_and_write_one_audit_row(app, session, factory, world, now):
+    tenant, cat, editor, approver = world
+    second = factory.user(tenant, "approver")
+    notice = svc.create_notice(session, tenant, editor, factory.notice_input(cat), now)
+    svc.submit(session, notice, editor, now)
+    session.commit()
+    results = _race(
+        app,
+        notice.id,
+        [approver.id, second.id],
+        lambda s, n, u: svc.release(s, n, u, "", now),
+    )
+    assert sorted(map(str, results)).count("ok") == 1, results
+    refused = next(r for r in results if r != "ok")
+    assert isinstance(refused, Conflict) and "keine Fassung zur Freigabe" in refused.message
+    session.expire_all()
+    rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.release")).all()
+    assert len(rows) == 1
+
+
+def test_parallel_correction_starts_create_one_draft(app, session, factory, world, now):
+    tenant, cat, editor, approver = world
+    other = factory.user(tenant, "editor")
+    notice = factory.released_notice(tenant, cat, editor, approver)
+    session.commit()
+    results = _race(
+        app,
+        notice.id,
+        [editor.id, other.id],
+        lambda s, n, u: svc.start_correction(s, n, u, "Tippfehler", now),
+    )
+    assert sorted(map(str, results)).count("ok") == 1, results
+    refused = next(r for r in results if r != "ok")
+    assert isinstance(refused, Conflict) and "bereits eine Berichtigung" in refused.message
+    session.expire_all()
+    assert [v.number for v in notice.versions] == [1, 2]
+    rows = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "notice.correction_start")
+    ).all()
+    assert len(rows) == 1

@@ -28,6 +28,9 @@ EXPECTED = {
     "admin.notice_detail": READERS,
     "admin.notice_version": READERS,
     "admin.notice_attachment": READERS,
+    # Drafts are notice business: no preview for an alerter (issue 11).
+    "admin.notice_preview": READERS,
+    "admin.notice_preview_file": READERS,
     "admin.notice_new": EDITORS,
     "admin.notice_edit": EDITORS,
     "admin.notice_attachment_upload": EDITORS,
