@@ -1,7 +1,7 @@
 """notices: every editor of a version, for four eyes by content (issue 11)
 
 Revision ID: 0009_version_editors
-Revises: 0006_alert_confirmation
+Revises: 0008_sessions_and_limits
 Create Date: 2026-12-03 16:00:00
 
 Existing versions get their creator and submitter, and everyone the audit log shows
@@ -15,7 +15,7 @@ import server.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0009_version_editors'
-down_revision = '0006_alert_confirmation'
+down_revision = '0008_sessions_and_limits'
 branch_labels = None
 depends_on = None
 
