@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from flask import render_template
 from sqlalchemy.orm import Session
 
 from ..documents import render_pdf
@@ -21,6 +20,9 @@ from .printing import PDF_BASE_URL
 
 DeliveryProvider = Callable[[Session, AlertRecord], Sequence[DeliveryRow]]
 PROVIDER_KEY = "aushang_alert_deliveries"
+# ``render(template_name, **context) -> html``: the view passes Flask's render_template,
+# so this service needs no Flask (GUIDE: services are f(session, ..., now) -> result).
+Render = Callable[..., str]
 
 
 def delivery_rows(
@@ -45,9 +47,9 @@ def report_for(record: AlertRecord, tenant: Tenant, rows: Iterable[DeliveryRow])
     )
 
 
-def report_pdf(report: WarntagReport, tenant: Tenant, generated_at: Any) -> bytes:
-    """The report as PDF (needs an app context for the template)."""
-    html = render_template(
-        "pdf/warntag.html", report=report, tenant=tenant, generated_at=generated_at
-    )
+def report_pdf(
+    report: WarntagReport, tenant: Tenant, generated_at: Any, *, render: Render
+) -> bytes:
+    """The report as PDF, its HTML from ``render`` (the caller's template renderer)."""
+    html = render("pdf/warntag.html", report=report, tenant=tenant, generated_at=generated_at)
     return render_pdf(html, PDF_BASE_URL)

@@ -169,3 +169,26 @@ def test_a_real_warning_gets_a_delivery_report_marked_as_such(factory, session, 
     )
     report = warntag.report_for(record, town, [])
     assert not report.is_test and report.issued_at == record.received_at
+
+
+def test_the_pdf_takes_its_renderer_from_the_caller_and_needs_no_app():
+    report = build_report(
+        identifier="DE-1",
+        headline="Probewarnung",
+        status="Actual",
+        is_test=True,
+        issued_at=T,
+        rows=_rows(),
+    )
+    calls = []
+
+    def render(name, **context):
+        calls.append((name, context["report"], context["generated_at"]))
+        return "<p>Bericht aus dem Renderer</p>"
+
+    pdf = warntag.report_pdf(report, object(), T, render=render)  # no app context here
+    assert calls == [("pdf/warntag.html", report, T)]
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Bericht aus dem Renderer" in text

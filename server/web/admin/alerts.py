@@ -558,7 +558,7 @@ def alerts_warntag_json(alert_id: int) -> Any:
 def alerts_warntag_pdf(alert_id: int) -> Any:
     tenant = g.tenant
     record, report = _report(tenant, alert_id)
-    pdf = warntag.report_pdf(report, tenant, request_now())
+    pdf = warntag.report_pdf(report, tenant, request_now(), render=render_template)
     response = current_app.response_class(pdf, mimetype="application/pdf")
     name = "warntag-bericht" if report.is_test else "zustellbericht"
     response.headers["Content-Disposition"] = f'inline; filename="{name}-{record.id}.pdf"'
