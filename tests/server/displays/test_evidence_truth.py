@@ -15,6 +15,7 @@ from server.services.displays.evidence import display_records
 from server.services.displays.manifest import isoz
 from server.services.files import BlobStore
 
+from ..web.conftest import login_as
 from .conftest import API, enrolled_display, release
 
 
@@ -219,9 +220,7 @@ def test_staff_see_the_suspicious_device_and_can_clear_it(client, dw, session, n
     _beat(client, dw, dw.other_token, item["id"])
     other_admin = dw.factory.user(dw.other, "admin")
     session.commit()
-    with client.session_transaction() as s:
-        s["_user_id"] = other_admin.get_id()
-        s["_fresh"] = True
+    login_as(client, other_admin)
     page = client.get(f"/admin/{dw.other.slug}/anzeigen/").get_data(as_text=True)
     assert "Verdächtig" in page
     detail = client.get(f"/admin/{dw.other.slug}/anzeigen/{dw.other_display.id}")

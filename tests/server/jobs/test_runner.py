@@ -25,6 +25,7 @@ DECLARED = {
     "alerts.poll_nina": 30,
     "alerts.tick": 15,
     "displays.detect_outages": 60,
+    "displays.thin_heartbeats": 6 * 3600,
 }
 
 
