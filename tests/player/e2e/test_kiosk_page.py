@@ -272,7 +272,11 @@ def test_a_banner_keeps_its_strip_and_its_full_pages_follow_the_last_slide(brows
         warnings=[banner],
     )
     proc = player()
-    wait_for(lambda: proc.get("/local/state")["warnings"], what="content")
+    # Both slides and the warning, or the page would start on the warning alone.
+    wait_for(
+        lambda: (st := proc.get("/local/state")) and len(st["items"]) == 2 and st["warnings"],
+        what="content",
+    )
     browser.get(proc.kiosk_url)
     wait_for(lambda: (c := current(browser)) and c["showing"] == "n0", timeout=15, what="n0")
 
