@@ -95,13 +95,14 @@
     var pick = function (list) { return list.map(function (id) { return ids[id]; }); };
     renderStrips(pick(plan.strips));
     if (plan.full_screen.length) {
-      // Pre-empt at once, whatever the rotation is doing.
+      // Pre-empt at once, whatever the rotation is doing. Beside a full-screen Entwarnung
+      // the live banners' full pages follow its screens (none in a takeover).
       stopRotation();
-      startTakeover(pick(plan.full_screen), plan.mode);
+      startTakeover(pick(plan.full_screen), plan.mode, pick(plan.banner_pages));
       return;
     }
     stopTakeover();
-    updateRotation(s, pick(plan.alternate));
+    updateRotation(s, ids);
   }
 
   function renderStale() {
@@ -116,21 +117,25 @@
 
   // ---------------------------------------------------------------- rotation
 
-  function entriesFor(s, alternates) {
-    var entries = [];
-    function addWarnings() {
-      alternates.forEach(function (w) { entries.push({ key: "alert:" + w.id + ":" + JSON.stringify(w), warning: w }); });
-    }
-    (s.items || []).forEach(function (item) {
-      entries.push({ key: "item:" + item.id + ":" + item.url, item: item });
-      addWarnings();
+  function entriesFor(s, warningsById) {
+    // The order is the precedence module's: alternates after every slide, the banners'
+    // full pages once after the last slide (W12 without stretching the cycle, D3).
+    var items = s.items || [], itemsById = {};
+    items.forEach(function (item) { itemsById[String(item.id)] = item; });
+    var cycle = window.AushangPrecedence.rotationCycle(items.map(function (item) { return String(item.id); }), plan);
+    return cycle.map(function (entry) {
+      var sep = entry.indexOf(":"), id = entry.slice(sep + 1);
+      if (entry.slice(0, sep) === "item") {
+        var item = itemsById[id];
+        return { key: "item:" + item.id + ":" + item.url, item: item };
+      }
+      var w = warningsById[id];
+      return { key: "alert:" + w.id + ":" + JSON.stringify(w), warning: w };
     });
-    if (!entries.length) addWarnings();
-    return entries;
   }
 
-  function updateRotation(s, alternates) {
-    var entries = entriesFor(s, alternates);
+  function updateRotation(s, warningsById) {
+    var entries = entriesFor(s, warningsById);
     rotation.entries = entries;
     if (!entries.length) {
       stopRotation();
@@ -418,12 +423,14 @@
     current.screen = screen;
   }
 
-  function startTakeover(warnings, mode) {
-    var key = mode + JSON.stringify(warnings);
+  function startTakeover(warnings, mode, bannerPages) {
+    var banners = bannerPages || [];
+    var key = mode + JSON.stringify(warnings) + JSON.stringify(banners);
     if (key === takeover.key && takeover.timer !== null) return; // unchanged: keep cycling
     stopTakeover();
     takeover.key = key;
-    takeover.screens = screensFor(warnings);
+    // The banners count among themselves: "1 von 2" numbers the full-screen warnings only.
+    takeover.screens = screensFor(warnings).concat(screensFor(banners));
     takeover.pos = 0;
     var token = ++takeover.token;
     function tick() {

@@ -6,7 +6,13 @@
    - Live takeovers take the full screen; when one exists, live "alternate" warnings join
      that cycle. Order: Warnstufe (1 first), then newest, then id.
    - Without a live takeover, live "alternate" warnings go between the rotation's slides.
-   - Live banners are strips in their own space on every screen.
+   - Live banners are strips in their own space on every screen. Unless a live takeover hides
+     everything, their full warning pages (every language, every page, W12) are shown too
+     (banner_pages): in the rotation once per cycle, after the last notice slide
+     (rotationCycle); beside a full-screen Entwarnung, after its screens in that cycle.
+     Once per cycle, not after every slide: a long banner warning has several 12-second
+     pages per language, and after every slide it would stretch the rotation's cycle many
+     times over and break D3 (every notice at least every 5 minutes).
    - An Entwarnung takes the full screen only when no live takeover/alternate remains;
      otherwise it is a strip that covers nothing.
    - Exercise/Test messages only on test displays (W7). */
@@ -52,7 +58,8 @@
   function ids(list) { return list.map(function (w) { return w.id; }); }
 
   /* warnings: manifest-shaped objects; now: ms since epoch, a Date or an ISO string.
-     Returns {mode, full_screen, alternate, strips, hidden} with ids in display order. */
+     Returns {mode, full_screen, alternate, strips, hidden, banner_pages} with ids in
+     display order. */
   function screenPlan(warnings, now, isTestDisplay) {
     var t = typeof now === "number" ? now : (now instanceof Date ? now.getTime() : time(now));
     var shown = [], hidden = [];
@@ -68,19 +75,38 @@
     }).sort(byPrecedence));
     if (takeovers.length) {
       return { mode: "takeover", full_screen: ids(takeovers.concat(alternates).sort(byPrecedence)),
-        alternate: [], strips: banners.concat(ids(cancels)), hidden: hidden };
+        alternate: [], strips: banners.concat(ids(cancels)), hidden: hidden, banner_pages: [] };
     }
     if (alternates.length) {
       return { mode: "rotation", full_screen: [], alternate: ids(alternates.sort(byPrecedence)),
-        strips: banners.concat(ids(cancels)), hidden: hidden };
+        strips: banners.concat(ids(cancels)), hidden: hidden, banner_pages: banners.slice() };
     }
     if (cancels.length) {
-      return { mode: "entwarnung", full_screen: ids(cancels), alternate: [], strips: banners, hidden: hidden };
+      return { mode: "entwarnung", full_screen: ids(cancels), alternate: [], strips: banners,
+        hidden: hidden, banner_pages: banners.slice() };
     }
-    return { mode: "rotation", full_screen: [], alternate: [], strips: banners, hidden: hidden };
+    return { mode: "rotation", full_screen: [], alternate: [], strips: banners, hidden: hidden,
+      banner_pages: banners.slice() };
   }
 
-  var api = { screenPlan: screenPlan };
+  /* One cycle of the rotation in mode rotation, as "item:<id>" and "warning:<id>" entries:
+     after every notice slide the alternate warnings, after the last slide (and its
+     alternates) the banners' full pages, once per cycle. Without slides the warnings alone
+     make the cycle. In the other modes the rotation is not running: []. */
+  function rotationCycle(itemIds, plan) {
+    if (plan.mode !== "rotation") return [];
+    var alternates = plan.alternate.map(function (id) { return "warning:" + id; });
+    var cycle = [];
+    (itemIds || []).forEach(function (id) {
+      cycle.push("item:" + id);
+      cycle.push.apply(cycle, alternates);
+    });
+    if (!cycle.length) cycle.push.apply(cycle, alternates);
+    plan.banner_pages.forEach(function (id) { cycle.push("warning:" + id); });
+    return cycle;
+  }
+
+  var api = { screenPlan: screenPlan, rotationCycle: rotationCycle };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   if (global) global.AushangPrecedence = api;
 })(typeof window !== "undefined" ? window : null);

@@ -408,7 +408,7 @@ function current(plan) {
   // Until the next slide has loaded, the screen of the state before may still be up.
   if (!shown($('warning'))) return true;
   var id = k.current().warning;
-  return plan.full_screen.indexOf(id) >= 0 || plan.alternate.indexOf(id) >= 0;
+  return plan.full_screen.indexOf(id) >= 0 || plan.alternate.indexOf(id) >= 0 || plan.banner_pages.indexOf(id) >= 0;
 }
 function start(t0) {
   var s = k && k.state();
@@ -438,7 +438,7 @@ function start(t0) {
   }
   function step(key) {
     views.push(measure());
-    if (plan.mode === 'rotation' && !plan.alternate.length) return done({views: views, plan: plan});
+    if (plan.mode === 'rotation' && !plan.alternate.length && !plan.banner_pages.length) return done({views: views, plan: plan});
     var how = k.advance();
     if (how === 'takeover') return loop();
     settle(key, loop, Date.now());
@@ -514,11 +514,15 @@ def test_warning_screen(page: Any, kiosk: Kiosk, case: tuple) -> None:
     seen_full = {v["warning"] for v in views if v["kind"] == "warning"}
     seen_strips = {s["id"] for v in views for s in v["strips"]}
 
-    # Every live warning is on screen within one cycle; an Entwarnung never hides one.
+    # Every live warning is on screen within one cycle; an Entwarnung never hides one. A
+    # banner keeps its strip on every view and shows its full pages too (W12), unless a
+    # takeover hides everything.
+    for v in views:
+        assert [s["id"] for s in v["strips"]] == plan["strips"], (v["key"], v["strips"])
     for w in live:
         if w["behaviour"] == "banner":
             assert w["id"] in seen_strips, (w["id"], views)
-        else:
+        if w["behaviour"] != "banner" or plan["mode"] != "takeover":
             assert w["id"] in seen_full, (w["id"], [v["key"] for v in views])
     for w in entwarnung:
         if any(x["behaviour"] != "banner" for x in live):
@@ -543,7 +547,7 @@ def test_warning_screen(page: Any, kiosk: Kiosk, case: tuple) -> None:
             assert v["entwarnung"] and v["stufe"] == "", "a Warnstufe on the all-clear screen"
         if w["status"] == "Exercise":
             assert v["label"] == "Übung"
-        if len(plan["full_screen"]) > 1:
+        if len(plan["full_screen"]) > 1 and v["warning"] in plan["full_screen"]:
             index = plan["full_screen"].index(v["warning"]) + 1
             assert v["count"] == f"{index} von {len(plan['full_screen'])}"
         lang = next(i for i in w["languages"] if i["language"] == v["language"])

@@ -7,13 +7,15 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const repo = path.resolve(__dirname, "..", "..");
-const { screenPlan } = require(path.join(repo, "player", "kiosk", "precedence.js"));
+const { screenPlan, rotationCycle } = require(path.join(repo, "player", "kiosk", "precedence.js"));
 const table = JSON.parse(
   fs.readFileSync(path.join(repo, "contract", "warning-precedence-cases.json"), "utf8"));
 
 for (const c of table.cases) {
   test(`case: ${c.name}`, () => {
-    assert.deepEqual(screenPlan(c.warnings, c.now, c.is_test_display), c.expect);
+    const plan = screenPlan(c.warnings, c.now, c.is_test_display);
+    assert.deepEqual(plan, c.expect);
+    if (c.items) assert.deepEqual(rotationCycle(c.items, plan), c.cycle);
   });
 }
 
@@ -74,7 +76,40 @@ test("properties: no live warning hidden, an Entwarnung never hides a live warni
     }
     if (!testDisplay) {
       const drill = new Set(ws.filter((w) => w.status !== "Actual").map((w) => w.id));
-      assert.ok(cycle.every((id) => !drill.has(id)));
+      assert.ok(cycle.concat(plan.banner_pages).every((id) => !drill.has(id)));
+    }
+  }
+});
+
+test("properties: every live warning's full text is shown within one cycle (W12)", () => {
+  const r = rng(12);
+  for (let run = 0; run < 3000; run++) {
+    const ws = randomSet(r);
+    const testDisplay = r() < 0.5;
+    const plan = screenPlan(ws, NOW, testDisplay);
+    const why = JSON.stringify({ ws, plan });
+    const full = plan.full_screen.concat(plan.alternate, plan.banner_pages);
+    for (const w of live(ws, testDisplay)) {
+      if (plan.mode === "takeover" && w.behaviour === "banner") {
+        // The takeover hides everything but the strips.
+        assert.ok(plan.strips.includes(w.id) && !full.includes(w.id), why);
+      } else {
+        assert.equal(full.filter((id) => id === w.id).length, 1, why);
+      }
+    }
+    const items = Array.from({ length: Math.floor(r() * 5) }, (_, i) => "n" + i);
+    const cycle = rotationCycle(items, plan);
+    if (plan.mode !== "rotation") {
+      assert.deepEqual(cycle, [], why);
+      continue;
+    }
+    assert.deepEqual(cycle.filter((e) => e.startsWith("item:")), items.map((i) => "item:" + i));
+    for (const id of full) assert.ok(cycle.includes("warning:" + id), why);
+    const last = items.length ? cycle.indexOf("item:" + items[items.length - 1]) : -1;
+    for (const id of plan.banner_pages) {
+      // Once per cycle, after the last slide: a banner costs the cycle only its own pages (D3).
+      assert.equal(cycle.filter((e) => e === "warning:" + id).length, 1, why);
+      assert.ok(cycle.indexOf("warning:" + id) > last, why);
     }
   }
 });

@@ -13,7 +13,14 @@ The rule:
   first, and shown with a visible "1 von 2".
 * Without a live takeover, live ``alternate`` warnings are shown between the slides of the
   rotation, in the same order.
-* Live ``banner`` warnings are strips in their own space on every screen.
+* Live ``banner`` warnings are strips in their own space on every screen. Unless a live
+  takeover hides everything, their full warning pages (every language, every page, W12) are
+  shown as well (``banner_pages``): in the rotation once per cycle, after the last notice
+  slide (see :func:`rotation_cycle`); beside a full-screen Entwarnung, after its screens in
+  the full-screen cycle. Once per cycle, not after every slide, because a long banner
+  warning has several 12-second pages per language: after every slide it would stretch the
+  rotation's cycle many times over and break D3 (every notice at least every 5 minutes);
+  once per cycle it adds only its own pages to that cycle, and its strip stays meanwhile.
 * An Entwarnung takes the full screen only when no live takeover or alternate warning
   remains; otherwise it is a strip that covers nothing.
 * ``Exercise``/``Test`` messages are shown only on test displays (W7).
@@ -87,11 +94,19 @@ class ScreenPlan:
     alternate: tuple[str, ...] = ()  # between the slides of the rotation (mode rotation)
     strips: tuple[str, ...] = ()  # live banners first, then Entwarnungen as strips
     hidden: tuple[str, ...] = field(default=())  # not for this screen (exercise, expired)
+    # Live banners whose full pages are shown once per cycle: after the last notice slide
+    # (mode rotation) or after the Entwarnung screens (mode entwarnung); none in a takeover.
+    banner_pages: tuple[str, ...] = ()
 
     @property
     def live_shown(self) -> tuple[str, ...]:
-        """Every id on screen within one cycle."""
+        """Every id on screen within one cycle, as full screen, between slides or as strip."""
         return self.full_screen + self.alternate + self.strips
+
+    @property
+    def full_text_shown(self) -> tuple[str, ...]:
+        """Every id whose full warning pages are on screen within one cycle."""
+        return self.full_screen + self.alternate + self.banner_pages
 
     def as_json(self) -> dict[str, Any]:
         """The plan in the shape of the shared case table's ``expect``."""
@@ -101,6 +116,7 @@ class ScreenPlan:
             "alternate": list(self.alternate),
             "strips": list(self.strips),
             "hidden": list(self.hidden),
+            "banner_pages": list(self.banner_pages),
         }
 
 
@@ -173,6 +189,7 @@ def screen_plan(
             alternate=tuple(w.id for w in _order(alternates)),
             strips=tuple(banners + [w.id for w in cancels]),
             hidden=tuple(hidden),
+            banner_pages=tuple(banners),
         )
     if cancels:
         return ScreenPlan(
@@ -180,5 +197,29 @@ def screen_plan(
             full_screen=tuple(w.id for w in cancels),
             strips=tuple(banners),
             hidden=tuple(hidden),
+            banner_pages=tuple(banners),
         )
-    return ScreenPlan(mode=Mode.ROTATION, strips=tuple(banners), hidden=tuple(hidden))
+    return ScreenPlan(
+        mode=Mode.ROTATION, strips=tuple(banners), hidden=tuple(hidden), banner_pages=tuple(banners)
+    )
+
+
+def rotation_cycle(items: Iterable[str], plan: ScreenPlan) -> list[str]:
+    """One cycle of the rotation in mode rotation: ``item:<id>`` and ``warning:<id>`` entries.
+
+    After every notice slide come the live ``alternate`` warnings; after the last slide (and
+    its alternates) the full pages of the live banners, once per cycle (the module docstring
+    says why). Without slides the warnings alone make the cycle. In the other modes the
+    rotation is not running: the full-screen cycle is ``full_screen`` then ``banner_pages``.
+    """
+    if plan.mode is not Mode.ROTATION:
+        return []
+    alternates = [f"warning:{i}" for i in plan.alternate]
+    cycle: list[str] = []
+    for item in items:
+        cycle.append(f"item:{item}")
+        cycle.extend(alternates)
+    if not cycle:
+        cycle.extend(alternates)
+    cycle.extend(f"warning:{i}" for i in plan.banner_pages)
+    return cycle

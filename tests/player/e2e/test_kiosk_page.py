@@ -238,3 +238,71 @@ def test_takeover_preempts_mid_slide_and_is_acknowledged(browser, server, player
     )  # fmt: skip
     wait_for(lambda: browser.find_element("id", "w-kind").text.lower() == "entwarnung", timeout=10)
     wait_for(lambda: visible(browser, "rotation"), timeout=20, interval=0.1, what="rotation again")
+
+
+def test_a_banner_keeps_its_strip_and_its_full_pages_follow_the_last_slide(browser, server, player):
+    # W12 for Warnstufe 3: the strip on every view, the full pages once per cycle, after
+    # the last notice slide (so the slides keep their rhythm, D3).
+    now = datetime.now(UTC)
+    banner = {
+        "id": "b1",
+        "identifier": "mow.DE-HE-test-b1",
+        "msg_type": "Alert",
+        "status": "Actual",
+        "behaviour": "banner",
+        "severity": "Moderate",
+        "warnstufe": 3,
+        "headline": "Glätte im Kreisgebiet",
+        "description": long_text(1500),
+        "instruction": "Fahren Sie vorsichtig.",
+        "sender": "Kreis Marburg-Biedenkopf",
+        "source": "DWD",
+        "sent": isoz(now),
+        "expires": isoz(now + timedelta(hours=2)),
+        "languages": [],
+        "qr": None,
+        "slide": None,
+        "entwarnung_until": None,
+    }
+    banner["languages"] = [
+        {k: banner[k] for k in ("headline", "description", "instruction")} | {"language": "de"}
+    ]
+    server.publish(
+        [item(server, f"n{i}", slide(f"Aushang {i}", "Kurzer Text."), 60) for i in range(2)],
+        warnings=[banner],
+    )
+    proc = player()
+    # Both slides and the warning, or the page would start on the warning alone.
+    wait_for(
+        lambda: (st := proc.get("/local/state")) and len(st["items"]) == 2 and st["warnings"],
+        what="content",
+    )
+    browser.get(proc.kiosk_url)
+    wait_for(lambda: (c := current(browser)) and c["showing"] == "n0", timeout=15, what="n0")
+
+    def label() -> str | None:
+        c = current(browser)
+        if not c:
+            return None
+        if c["warning"]:
+            return f"{c['warning']}:{c['warning_page']}/{c['warning_pages']}"
+        return c["showing"]
+
+    views = []
+    while len(views) < 2 or views[-1] != "n0":
+        views.append(label())
+        strips = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#banner .strip'))"
+            ".map(function (s) { return s.getAttribute('data-alert'); });"
+        )
+        assert strips == ["b1"] and visible(browser, "banner"), views
+        assert len(views) < 30, views
+        browser.execute_script("window.aushangKiosk.advance();")
+        wait_for(lambda: (now_at := label()) and now_at != views[-1], timeout=10, what="next")
+    on_pages = [v for v in views if v.startswith("b1:")]
+    assert on_pages, f"the banner's full pages never came: {views}"
+    pages = int(on_pages[0].split("/")[1])
+    assert pages > 1, "1,500 characters take more than one page"
+    assert views == ["n0", "n1"] + [f"b1:{p}/{pages}" for p in range(pages)] + ["n0"]
+    text = browser.find_element("id", "banner").text
+    assert "Glätte im Kreisgebiet" in text

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.config import PROJECT_ROOT
-from server.domain.alerts.precedence import Mode, ScreenWarning, screen_plan
+from server.domain.alerts.precedence import Mode, ScreenWarning, rotation_cycle, screen_plan
 
 CASES = json.loads((PROJECT_ROOT / "contract" / "warning-precedence-cases.json").read_text())
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
@@ -22,6 +22,14 @@ def test_the_shared_table_of_cases(case: dict[str, Any]) -> None:
     now = datetime.fromisoformat(case["now"].replace("Z", "+00:00"))
     plan = screen_plan(case["warnings"], now, case["is_test_display"])
     assert plan.as_json() == case["expect"]
+    if "items" in case:
+        assert rotation_cycle(case["items"], plan) == case["cycle"]
+
+
+def test_the_table_covers_banner_pages_in_every_mode() -> None:
+    with_pages = [c for c in CASES["cases"] if c["expect"]["banner_pages"]]
+    assert {c["expect"]["mode"] for c in with_pages} == {"rotation", "entwarnung"}
+    assert any(c.get("cycle") for c in with_pages)
 
 
 def test_the_table_covers_the_issue_13_case() -> None:
@@ -94,6 +102,46 @@ def test_every_live_warning_is_on_screen_within_one_cycle(
 
 @settings(max_examples=200, deadline=None)
 @given(warning_sets, st.booleans())
+def test_every_live_warnings_full_text_is_shown_within_one_cycle(
+    ws: list[ScreenWarning], test_display: bool
+) -> None:
+    # W12: not only the banner's strip, its full pages too, unless a takeover hides them.
+    plan = screen_plan(ws, NOW, test_display)
+    full = plan.full_text_shown
+    for w in _live(ws, test_display):
+        if plan.mode is Mode.TAKEOVER and not w.full_screen:
+            assert w.id in plan.strips and w.id not in full, (w, plan)
+        else:
+            assert full.count(w.id) == 1, (w, plan)
+    assert not {w.id for w in ws if w.entwarnung} & set(plan.banner_pages)
+    assert list(plan.banner_pages) == [i for i in plan.strips if i in plan.banner_pages]
+
+
+@settings(max_examples=200, deadline=None)
+@given(warning_sets, st.booleans(), st.integers(min_value=0, max_value=6))
+def test_a_rotation_cycle_shows_every_slide_once_and_each_banner_once(
+    ws: list[ScreenWarning], test_display: bool, slides: int
+) -> None:
+    plan = screen_plan(ws, NOW, test_display)
+    items = [f"n{i}" for i in range(slides)]
+    cycle = rotation_cycle(items, plan)
+    if plan.mode is not Mode.ROTATION:
+        assert cycle == []
+        return
+    assert [e for e in cycle if e.startswith("item:")] == [f"item:{i}" for i in items]
+    for wid in plan.full_text_shown:
+        assert f"warning:{wid}" in cycle
+    for wid in plan.banner_pages:
+        # Once per cycle, whatever the number of slides: the cost to D3 is its own pages.
+        assert cycle.count(f"warning:{wid}") == 1
+    # Banner pages come after the last slide, so the slides keep their rhythm.
+    if items and plan.banner_pages:
+        last = cycle.index(f"item:{items[-1]}")
+        assert all(cycle.index(f"warning:{b}") > last for b in plan.banner_pages)
+
+
+@settings(max_examples=200, deadline=None)
+@given(warning_sets, st.booleans())
 def test_an_entwarnung_never_hides_a_live_warning(
     ws: list[ScreenWarning], test_display: bool
 ) -> None:
@@ -121,11 +169,12 @@ def test_the_order_is_by_warnstufe_then_newest_and_ignores_input_order(
     shuffled = list(ws)
     rnd.shuffle(shuffled)
     again = screen_plan(shuffled, NOW, test_display)
-    assert (again.mode, again.full_screen, again.alternate, again.strips) == (
+    assert (again.mode, again.full_screen, again.alternate, again.strips, again.banner_pages) == (
         plan.mode,
         plan.full_screen,
         plan.alternate,
         plan.strips,
+        plan.banner_pages,
     )
     assert sorted(again.hidden) == sorted(plan.hidden)
     by_id = {w.id: w for w in ws}
@@ -139,7 +188,7 @@ def test_the_order_is_by_warnstufe_then_newest_and_ignores_input_order(
 def test_exercises_never_reach_a_public_display(ws: list[ScreenWarning]) -> None:
     plan = screen_plan(ws, NOW, is_test_display=False)
     not_actual = {w.id for w in ws if w.status != "Actual"}
-    assert not not_actual & set(plan.live_shown)
+    assert not not_actual & set(plan.live_shown + plan.banner_pages)
     assert not_actual <= set(plan.hidden)
 
 
