@@ -436,7 +436,9 @@ def _writer(name: str) -> GroupCommit[Any, Any]:
 
 
 def _unavailable() -> NoReturn:
-    abort(_problem(503, "Vorübergehend nicht verfügbar", "Bitte erneut senden.", "unavailable"))
+    response = _problem(503, "Vorübergehend nicht verfügbar", "Bitte erneut senden.", "unavailable")
+    response.headers["Retry-After"] = "5"  # the player retries with its own backoff anyway
+    abort(response)
 
 
 def _truth(snap: DisplaySnapshot, now: datetime) -> sent.Truth:

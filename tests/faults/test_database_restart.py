@@ -109,12 +109,13 @@ class Load(threading.Thread):
 
 @pytest.mark.slow
 def test_terminated_database_connections_lose_no_ack_and_no_proof_of_play(
-    app, dw, session, now, tmp_path
+    app, dw, session, now, tmp_path, monkeypatch
 ):
     start = time.monotonic()
     app.config["AUSHANG_CLOCK"] = lambda: now + timedelta(seconds=time.monotonic() - start)
     app.config["AUSHANG_NOTIFY_LISTENER"] = True
-    app.config["AUSHANG_HEARTBEATS_PER_MINUTE"] = 1e6  # the load floods heartbeats on purpose
+    # The load floods heartbeats on purpose; the limit returns for the tests after this one.
+    monkeypatch.setitem(app.config, "AUSHANG_HEARTBEATS_PER_MINUTE", 1e6)
     _, plain = enrolment.create_provisioning_token(session, dw.tenant, dw.admin, "Test", now)
     session.commit()
     alert = issue_alert(session, dw)
@@ -181,8 +182,9 @@ def test_terminated_database_connections_lose_no_ack_and_no_proof_of_play(
         print(f"plays sent {played}, stored {count_plays()}; load statuses {load.statuses}")
         # Between the restarts, the other displays' traffic was answered, not refused.
         assert load.statuses.get(200, 0) > 0
-        # What the other displays' requests met: 200, or a 500 while their connection died.
-        assert set(load.statuses) <= {200, 500}
+        # What the other displays' requests met: 200, or a 503 with Retry-After while their
+        # connection died (an infrastructure failure, never a 500).
+        assert set(load.statuses) <= {200, 503}
     finally:
         load.stop.set()
         player.stop()
