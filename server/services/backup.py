@@ -340,6 +340,9 @@ def _read_archive(archive: Path, keep: Keep) -> dict[str, Any]:
     except BackupError:
         raise
     except _WriteFailed as failed:
+        if isinstance(failed.exc, gzip.BadGzipFile | zlib.error | EOFError):
+            # Reading the archive failed, not writing the copy: the archive is damaged.
+            raise _damaged(archive, f"Prüfsumme stimmt nicht: {failed.exc}") from None
         raise BackupError(
             f"Die Sicherung konnte nicht ausgepackt werden ({failed.path}: "
             f"{_os_problem(failed.exc)}). Es wurde nichts verändert."

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_file
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.http import http_date
 
 from .. import notify
@@ -433,6 +434,22 @@ def _writer(name: str) -> GroupCommit[Any, Any]:
             found = GroupCommit(_write_acks)
         found = writers.setdefault(name, found)
     return found
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+@bp.errorhandler(PoolTimeout)
+def _database_down(exc: Exception) -> Response:
+    """A connection that dies mid-request (database restarted, pool exhausted) is an
+    infrastructure failure: 503 with Retry-After, and the player sends again."""
+    log.warning("event=database_unavailable path=%s error=%s", request.path, type(exc).__name__)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass
+    response = _problem(503, "Vorübergehend nicht verfügbar", "Bitte erneut senden.", "unavailable")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _unavailable() -> NoReturn:
