@@ -102,3 +102,38 @@ class Factory:
         svc.submit(self.session, notice, editor, at)
         svc.release(self.session, notice, approver, "ok", at)
         return notice
+
+
+def issue_template_alert(
+    session: Session,
+    tenant: Tenant,
+    user: User,
+    now: datetime,
+    *,
+    sender_name: str,
+    policy=None,
+    headline: str | None = None,
+    test_mode: bool = False,
+):
+    """A manual Warnstufe-1 warning from the "hochwasser" template for the whole Kommune."""
+    from server.services import alerts as alert_svc
+
+    texts = alert_svc.template("hochwasser").texts(tenant.name)
+    return alert_svc.issue_manual(
+        session,
+        tenant=tenant,
+        user=user,
+        now=now,
+        policy=policy or alert_svc.AlertPolicy(),
+        data=alert_svc.ManualAlertInput(
+            template_key="hochwasser",
+            area_desc=tenant.name,
+            tenant_ids=[tenant.id],
+            warnstufe=1,
+            headline=headline or texts["headline"],
+            description=texts["description"],
+            instruction=texts["instruction"],
+            sender_name=sender_name,
+            test_mode=test_mode,
+        ),
+    )

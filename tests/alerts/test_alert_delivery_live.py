@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.models import AlertDelivery, Display
-from server.services import alerts as svc
 from server.services.displays import enrolment
 
 from ..conftest import login
+from ..factories import issue_template_alert
 
 TOWN_ARS = "150870045045"
 ISSUED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -36,23 +36,12 @@ def world(app, factory, session, monkeypatch):
         enrolment._issue(display, ISSUED)
         display.last_seen = ISSUED
         displays.append(display)
-    texts = svc.template("hochwasser").texts(town.name)
-    record = svc.issue_manual(
+    record = issue_template_alert(
         session,
-        tenant=town,
-        user=alerter,
-        now=ISSUED,
-        policy=svc.AlertPolicy(),
-        data=svc.ManualAlertInput(
-            template_key="hochwasser",
-            area_desc=town.name,
-            tenant_ids=[town.id],
-            warnstufe=1,
-            headline=texts["headline"],
-            description=texts["description"],
-            instruction=texts["instruction"],
-            sender_name="Stadt Sangerhausen",
-        ),
+        town,
+        alerter,
+        ISSUED,
+        sender_name="Stadt Sangerhausen",
     )
     session.commit()
     return {"record": record, "displays": displays, "alerter": alerter, "foreign": foreign}

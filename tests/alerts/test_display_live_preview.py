@@ -21,6 +21,7 @@ from server.services.displays.snapshot import snapshot_of
 from server.services.files import BlobStore
 
 from ..conftest import login
+from ..factories import issue_template_alert
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -59,23 +60,13 @@ def world(app, factory, session, monkeypatch):
 
 def _issue(session, world) -> None:
     town = world["town"]
-    texts = svc.template("hochwasser").texts(town.name)
-    svc.issue_manual(
+    issue_template_alert(
         session,
-        tenant=town,
-        user=world["admin"],
-        now=NOW - timedelta(minutes=1),
-        policy=svc.AlertPolicy(),
-        data=svc.ManualAlertInput(
-            template_key="hochwasser",
-            area_desc=town.name,
-            tenant_ids=[town.id],
-            warnstufe=1,
-            headline="Hochwasser an der Helme",
-            description=texts["description"],
-            instruction=texts["instruction"],
-            sender_name="Stadt Sangerhausen",
-        ),
+        town,
+        world["admin"],
+        NOW - timedelta(minutes=1),
+        sender_name="Stadt Sangerhausen",
+        headline="Hochwasser an der Helme",
     )
     session.commit()
 

@@ -14,6 +14,8 @@ import pytest
 
 from server.services import alerts as svc
 
+from ..factories import issue_template_alert
+
 TOWN_ARS = "150870045045"
 ISSUED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CANCELLED = ISSUED + timedelta(hours=1)
@@ -47,23 +49,14 @@ def world(factory, session):
 
 def _issue(session, world, app) -> int:
     town = world["town"]
-    texts = svc.template("hochwasser").texts(town.name)
-    record = svc.issue_manual(
+    record = issue_template_alert(
         session,
-        tenant=town,
-        user=world["alerter"],
-        now=ISSUED,
+        town,
+        world["alerter"],
+        ISSUED,
+        sender_name="Stadt Sangerhausen",
         policy=svc.policy_from_config(app.config),
-        data=svc.ManualAlertInput(
-            template_key="hochwasser",
-            area_desc=town.name,
-            tenant_ids=[town.id],
-            warnstufe=1,
-            headline=HEADLINE,
-            description=texts["description"],
-            instruction=texts["instruction"],
-            sender_name="Stadt Sangerhausen",
-        ),
+        headline=HEADLINE,
     )
     session.commit()
     return record.id
@@ -120,24 +113,14 @@ def test_banner_before_during_and_after_the_entwarnung(app, client, session, wor
 
 def test_exercise_warnings_do_not_reach_the_public_site(app, client, session, world, clock):
     town = world["town"]
-    texts = svc.template("hochwasser").texts(town.name)
-    svc.issue_manual(
+    issue_template_alert(
         session,
-        tenant=town,
-        user=world["alerter"],
-        now=ISSUED,
-        policy=svc.AlertPolicy(),
-        data=svc.ManualAlertInput(
-            template_key="hochwasser",
-            area_desc=town.name,
-            tenant_ids=[town.id],
-            warnstufe=1,
-            headline=HEADLINE,
-            description=texts["description"],
-            instruction=texts["instruction"],
-            sender_name="Stadt Sangerhausen",
-            test_mode=True,
-        ),
+        town,
+        world["alerter"],
+        ISSUED,
+        sender_name="Stadt Sangerhausen",
+        headline=HEADLINE,
+        test_mode=True,
     )
     session.commit()
     clock(ISSUED + timedelta(minutes=5))

@@ -12,10 +12,10 @@ from selenium.webdriver.common.by import By
 
 from server.domain.posting import utcnow
 from server.models import AlertDelivery, Display
-from server.services import alerts as svc
 from server.services.displays import enrolment
 from tests.factories import Factory
 
+from ..factories import issue_template_alert
 from .checks import assert_no_axe_violations
 from .helpers import login, wait
 
@@ -38,23 +38,12 @@ def _warning(live_server) -> tuple[str, int, list[int]]:
             enrolment._issue(display, now)
             display.last_seen = now
             ids.append(display.id)
-        texts = svc.template("hochwasser").texts(town.name)
-        record = svc.issue_manual(
+        record = issue_template_alert(
             session,
-            tenant=town,
-            user=alerter,
-            now=now,
-            policy=svc.AlertPolicy(),
-            data=svc.ManualAlertInput(
-                template_key="hochwasser",
-                area_desc=town.name,
-                tenant_ids=[town.id],
-                warnstufe=1,
-                headline=texts["headline"],
-                description=texts["description"],
-                instruction=texts["instruction"],
-                sender_name="Stadt Livestadt",
-            ),
+            town,
+            alerter,
+            now,
+            sender_name="Stadt Livestadt",
         )
         return alerter.email, record.id, ids
 
@@ -137,23 +126,12 @@ def _warning_for_noscript(live_server) -> tuple[str, int, list[int]]:
             session.flush()
             enrolment._issue(display, now)
             ids.append(display.id)
-        texts = svc.template("hochwasser").texts(town.name)
-        record = svc.issue_manual(
+        record = issue_template_alert(
             session,
-            tenant=town,
-            user=alerter,
-            now=now,
-            policy=svc.AlertPolicy(),
-            data=svc.ManualAlertInput(
-                template_key="hochwasser",
-                area_desc=town.name,
-                tenant_ids=[town.id],
-                warnstufe=1,
-                headline=texts["headline"],
-                description=texts["description"],
-                instruction=texts["instruction"],
-                sender_name="Stadt Nostadt",
-            ),
+            town,
+            alerter,
+            now,
+            sender_name="Stadt Nostadt",
         )
         alert_id = record.id
         email = alerter.email

@@ -17,6 +17,7 @@ from server.services import alerts as svc
 from server.services.displays import enrolment
 from tests.factories import Factory
 
+from ..factories import issue_template_alert
 from .helpers import login, wait
 
 pytestmark = pytest.mark.e2e
@@ -53,23 +54,14 @@ def _issue(live_server) -> None:
     with live_server.session() as session:
         town = session.scalar(select(Tenant).where(Tenant.slug == "vorschaustadt"))
         admin = session.scalar(select(User).where(User.email == "admin@vorschaustadt.example"))
-        texts = svc.template("hochwasser").texts(town.name)
-        svc.issue_manual(
+        issue_template_alert(
             session,
-            tenant=town,
-            user=admin,
-            now=utcnow(),
+            town,
+            admin,
+            utcnow(),
+            sender_name="Stadt Vorschaustadt",
             policy=svc.policy_from_config(live_server.app.config),
-            data=svc.ManualAlertInput(
-                template_key="hochwasser",
-                area_desc=town.name,
-                tenant_ids=[town.id],
-                warnstufe=1,
-                headline=HEADLINE,
-                description=texts["description"],
-                instruction=texts["instruction"],
-                sender_name="Stadt Vorschaustadt",
-            ),
+            headline=HEADLINE,
         )
 
 
