@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import tarfile
 import tempfile
 import zlib
@@ -42,6 +41,8 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, BinaryIO
 
 from sqlalchemy.engine import make_url
+
+from ..processes import run_tool
 
 FORMAT = "aushang-backup"
 FORMAT_VERSION = 1
@@ -106,7 +107,7 @@ def _pg_tool(name: str) -> str:
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = run_tool(cmd, env=env)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise BackupError(f"{what} ist fehlgeschlagen: {' '.join(detail[-3:])}")
