@@ -59,14 +59,15 @@ DELIBERATE_COMMITS: dict[str, str] = {
 
 @contextmanager
 def unit_of_work(session: Session | None = None) -> Iterator[Session]:
-    """Yield the session; commit when the block ends normally, roll back if it raises."""
+    """Yield the session; commit when the block ends normally, roll back if it (or the
+    commit) raises."""
     s: Session = db.session if session is None else session
     try:
         yield s
+        s.commit()
     except BaseException:
         s.rollback()
         raise
-    s.commit()
 
 
 def committed(view: Callable[P, Any]) -> Callable[P, Response]:
@@ -87,8 +88,12 @@ def committed(view: Callable[P, Any]) -> Callable[P, Response]:
             raise
         if response.status_code >= 400:
             session.rollback()
-        else:
+            return response
+        try:
             session.commit()
+        except BaseException:
+            session.rollback()
+            raise
         return response
 
     return wrapper
