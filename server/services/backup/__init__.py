@@ -33,6 +33,8 @@ from .common import (
     BackupInfo,
     database_kind,
 )
+
+# The tool runner and the SQLite path, for tests that inject faults around them.
 from .common import _run as _run
 from .common import _sqlite_path as _sqlite_path
 from .create import create_backup
