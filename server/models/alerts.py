@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .tenants import Tenant, User
 from .types import UTCDateTime
 
@@ -35,7 +35,7 @@ ALERT_ORIGIN_LABELS = {
 API_SCOPES = ("alerts",)
 
 
-class AlertRecord(db.Model):
+class AlertRecord(Model):
     """One CAP message (Alert, Update or Cancel) and where it stands."""
 
     __tablename__ = "alert"
@@ -115,7 +115,7 @@ class AlertRecord(db.Model):
         return current[-1] if current else None
 
 
-class AlertTarget(db.Model):
+class AlertTarget(Model):
     """A tenant whose displays a message is meant for (manual and API alerts)."""
 
     __tablename__ = "alert_target"
@@ -131,7 +131,7 @@ class AlertTarget(db.Model):
     tenant: Mapped[Tenant] = relationship()
 
 
-class AlertDocument(db.Model):
+class AlertDocument(Model):
     """Raw archive (W14): every received NINA JSON / CAP XML and every generated CAP
     document, byte for byte, with its receipt time. Never updated, never deleted."""
 
@@ -153,7 +153,7 @@ class AlertDocument(db.Model):
     alert: Mapped[AlertRecord | None] = relationship(back_populates="documents")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for a control centre; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
@@ -176,7 +176,7 @@ class ApiToken(db.Model):
         return scope in self.scopes.split()
 
 
-class AlertFeed(db.Model):
+class AlertFeed(Model):
     """One NINA dashboard we poll: conditional-request validators and health (W2, W3)."""
 
     __tablename__ = "alert_feed"
@@ -194,7 +194,7 @@ class AlertFeed(db.Model):
     stale_notified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class AlertPermission(db.Model):
+class AlertPermission(Model):
     """``tenant`` allows ``grantee`` (e.g. its Landkreis) to warn its displays."""
 
     __tablename__ = "alert_permission"

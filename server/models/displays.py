@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .alerts import AlertRecord
 from .tenants import Category, Tenant, User
 from .types import UTCDateTime
@@ -55,7 +55,7 @@ display_category = Table(
 )
 
 
-class DisplayGroup(db.Model):
+class DisplayGroup(Model):
     __tablename__ = "display_group"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
@@ -70,7 +70,7 @@ class DisplayGroup(db.Model):
     )
 
 
-class Display(db.Model):
+class Display(Model):
     __tablename__ = "display"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,7 +127,7 @@ class Display(db.Model):
         return self.ars or self.tenant.ars
 
 
-class ContentItem(db.Model):
+class ContentItem(Model):
     """Other content a municipality mixes in: an image, or an info page (opening hours,
     a short notice), for all displays of the tenant, one group or one display."""
 
@@ -158,7 +158,7 @@ class ContentItem(db.Model):
     group: Mapped[DisplayGroup | None] = relationship()
 
 
-class PairingRequest(db.Model):
+class PairingRequest(Model):
     """A code shown on a new player's screen; only the player knows the claim secret."""
 
     __tablename__ = "display_pairing"
@@ -182,7 +182,7 @@ class PairingRequest(db.Model):
     paired_by: Mapped[User | None] = relationship()
 
 
-class ProvisioningToken(db.Model):
+class ProvisioningToken(Model):
     """Enrols players without a screen (roll-out of many players); revocable."""
 
     __tablename__ = "display_provisioning_token"
@@ -207,7 +207,7 @@ class ProvisioningToken(db.Model):
     group: Mapped[DisplayGroup | None] = relationship()
 
 
-class Heartbeat(db.Model):
+class Heartbeat(Model):
     """One heartbeat as received (D1); never updated."""
 
     __tablename__ = "display_heartbeat"
@@ -226,7 +226,7 @@ class Heartbeat(db.Model):
     payload: Mapped[str] = mapped_column(Text)  # the body as received, canonical JSON
 
 
-class PlayEvent(db.Model):
+class PlayEvent(Model):
     """Proof of play or a player error (D1); idempotent by the player's event UUID."""
 
     __tablename__ = "display_play_event"
@@ -246,7 +246,7 @@ class PlayEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class SentItem(db.Model):
+class SentItem(Model):
     """What the server sent one display: a notice version or a warning, from the first
     manifest answer that carried it until the first one that no longer did (open while
     the display has not fetched a newer manifest). Heartbeats, proof of play and
@@ -266,7 +266,7 @@ class SentItem(db.Model):
     __table_args__ = (Index("ix_display_sent_lookup", "display_id", "kind", "ref_id"),)
 
 
-class Outage(db.Model):
+class Outage(Model):
     """A heartbeat gap on a display that carried a notice in Aushang (D2)."""
 
     __tablename__ = "display_outage"
@@ -295,7 +295,7 @@ class Outage(db.Model):
         return [n for n in self.notices.split(",") if n]
 
 
-class AlertDelivery(db.Model):
+class AlertDelivery(Model):
     """Delivery of one warning to one display; the first shown_at counts."""
 
     __tablename__ = "display_alert_delivery"
@@ -316,7 +316,7 @@ class AlertDelivery(db.Model):
     alert: Mapped[AlertRecord] = relationship()
 
 
-class DisplayChange(db.Model):
+class DisplayChange(Model):
     """A revision counter per change scope ("tenant:<id>", "alerts"); bumped in the
     transaction that changes what displays show, so every server process can tell
     (LISTEN/NOTIFY, or by reading this table) that its cached manifests are stale."""

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .types import UTCDateTime
 
 ROLES = ("editor", "approver", "alerter", "admin")
@@ -37,7 +37,7 @@ CHANNEL_KIND_LABELS = {
 }
 
 
-class Tenant(db.Model):
+class Tenant(Model):
     __tablename__ = "tenant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +75,7 @@ class Tenant(db.Model):
     hint_channel: Mapped[PublicationChannel | None] = relationship(foreign_keys=[hint_channel_id])
 
 
-class PublicationChannel(db.Model):
+class PublicationChannel(Model):
     """One publication form laid down in the Hauptsatzung (L1)."""
 
     __tablename__ = "publication_channel"
@@ -104,7 +104,7 @@ category_binding_channel = Table(
 )
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "category"
     __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
 
@@ -122,7 +122,7 @@ class Category(db.Model):
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,7 +155,7 @@ class User(UserMixin, db.Model):
         return {m.tenant_id for m in self.memberships}
 
 
-class Membership(db.Model):
+class Membership(Model):
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("user_id", "tenant_id", "role"),)
 

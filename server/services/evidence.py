@@ -122,6 +122,58 @@ def _channel_record(
     return record
 
 
+def _date(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _notice_record(notice: Notice, now: datetime, public_url: str) -> dict[str, Any]:
+    current = notice.current_version
+    return {
+        "number": notice.number,
+        "title": current.title if current else None,
+        "category": notice.category.name,
+        "file_number": current.file_number if current else None,
+        "issuing_office": current.issuing_office if current else None,
+        "url": public_url,
+        "status": notice.status,
+        "phase": posting.phase(notice.status, notice.starts_at, notice.ends_at, now).value,
+        "contains_personal_data": notice.contains_personal_data,
+        "current_version": current.number if current else None,
+        "content_hash": current.content_hash if current else None,
+    }
+
+
+def _window_record(notice: Notice, tz: str) -> dict[str, Any]:
+    return {
+        "start": _date(notice.posting_start),
+        "end": _date(notice.posting_end),
+        "starts_at": _iso(notice.starts_at, tz),
+        "ends_at": _iso(notice.ends_at, tz),
+    }
+
+
+def _withdrawal_record(notice: Notice, tz: str) -> dict[str, Any] | None:
+    if notice.withdrawn_at is None:
+        return None
+    return {
+        "kind": notice.withdrawal_kind,
+        "at": _iso(notice.withdrawn_at, tz),
+        "by": _person(notice.withdrawn_by),
+        "reason": notice.withdrawal_reason,
+    }
+
+
+def _hint_record(notice: Notice) -> dict[str, Any]:
+    if not notice.hint_required:
+        return {"required": False}
+    return {
+        "required": True,
+        "posted_on": _date(notice.hint_posted_on),
+        "posted_by": _person(notice.hint_posted_by),
+        "note": notice.hint_note or None,
+    }
+
+
 def build_aushangvermerk(
     notice: Notice,
     now: datetime,
@@ -148,59 +200,23 @@ def build_aushangvermerk(
     for provider in extra_channels:
         displays.extend(provider(notice, now))
     per_kind, overall = effective(notice)
-    current = notice.current_version
     return {
         "schema": SCHEMA,
         "generated_at": _iso(now, tz),
         "tenant": {"name": tenant.name, "slug": tenant.slug, "ars": tenant.ars},
-        "notice": {
-            "number": notice.number,
-            "title": current.title if current else None,
-            "category": notice.category.name,
-            "file_number": current.file_number if current else None,
-            "issuing_office": current.issuing_office if current else None,
-            "url": public_url,
-            "status": notice.status,
-            "phase": posting.phase(notice.status, notice.starts_at, notice.ends_at, now).value,
-            "contains_personal_data": notice.contains_personal_data,
-            "current_version": current.number if current else None,
-            "content_hash": current.content_hash if current else None,
-        },
-        "posting_window": {
-            "start": notice.posting_start.isoformat() if notice.posting_start else None,
-            "end": notice.posting_end.isoformat() if notice.posting_end else None,
-            "starts_at": _iso(notice.starts_at, tz),
-            "ends_at": _iso(notice.ends_at, tz),
-        },
+        "notice": _notice_record(notice, now, public_url),
+        "posting_window": _window_record(notice, tz),
         "provided_at": _iso(notice.provided_at, tz),
-        "provided_on": notice.provided_on.isoformat() if notice.provided_on else None,
-        "withdrawal": (
-            {
-                "kind": notice.withdrawal_kind,
-                "at": _iso(notice.withdrawn_at, tz),
-                "by": _person(notice.withdrawn_by),
-                "reason": notice.withdrawal_reason,
-            }
-            if notice.withdrawn_at is not None
-            else None
-        ),
+        "provided_on": _date(notice.provided_on),
+        "withdrawal": _withdrawal_record(notice, tz),
         "channels": channels,
         "displays": displays,
         "effective": {
             "hauptsatzung": tenant.hauptsatzung_ref or None,
-            "per_channel": {k: (v.isoformat() if v else None) for k, v in per_kind.items()},
-            "overall": overall.isoformat() if overall else None,
+            "per_channel": {k: _date(v) for k, v in per_kind.items()},
+            "overall": _date(overall),
         },
-        "hint": (
-            {
-                "required": True,
-                "posted_on": notice.hint_posted_on.isoformat() if notice.hint_posted_on else None,
-                "posted_by": _person(notice.hint_posted_by),
-                "note": notice.hint_note or None,
-            }
-            if notice.hint_required
-            else {"required": False}
-        ),
+        "hint": _hint_record(notice),
         "responsible": {
             "created_by": _person(notice.created_by),
             "withdrawn_by": _person(notice.withdrawn_by),

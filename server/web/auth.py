@@ -35,7 +35,6 @@ from ..extensions import db
 from ..models import User
 from ..security import check_password, hash_password, password_problem
 from ..services import audit, limits
-from ..services.limits import MemoryLimiter as _IpLimiter  # noqa: F401  (used by public.py)
 from . import sessions
 from .clock import request_now
 from .forms import safe_next

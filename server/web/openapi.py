@@ -143,7 +143,7 @@ _ALERT_RECEIVED: dict[str, Any] = {
     },
 }
 
-_PLAYER_AUTH = [{"playerToken": []}]
+_PLAYER_AUTH: list[dict[str, list[str]]] = [{"playerToken": []}]
 _UNAUTHORIZED = _problem("Token fehlt, ist unbekannt oder widerrufen.")
 
 

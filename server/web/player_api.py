@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -24,12 +23,13 @@ from .. import notify
 from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
 from ..extensions import csrf, db
 from ..models import Display
+from ..runtime import caches, runtime
 from ..security import token_hash
 from ..services import alerts as alert_svc
 from ..services import audit, limits
 from ..services.displays import enrolment, reports, sent
 from ..services.displays.group_commit import GroupCommit
-from ..services.displays.manifest import Manifest, caches, isoz, manifest_for
+from ..services.displays.manifest import Manifest, isoz, manifest_for
 from ..services.displays.snapshot import DisplaySnapshot
 from . import jsonbody
 from .clock import blob_store, request_now
@@ -54,34 +54,6 @@ def _problem(status: int, title: str, detail: str, kind: str) -> Response:
     return response
 
 
-class _AuditThrottle:
-    """At most one audit row per client, reason and minute: a flood of forged requests
-    is logged, but cannot flood the hash-chained audit log."""
-
-    def __init__(self, every_s: float = 60.0) -> None:
-        self.every_s = every_s
-        self._last: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: tuple[str, str]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._last) > 10_000:
-                self._last.clear()
-            last = self._last.get(key)
-            if last is not None and now - last < self.every_s:
-                return False
-            self._last[key] = now
-            return True
-
-    def reset(self) -> None:
-        with self._lock:
-            self._last.clear()
-
-
-audit_throttle = _AuditThrottle()
-
-
 def reject(
     reason: str, status: int = 401, display_id: int | None = None, **details: Any
 ) -> NoReturn:
@@ -95,7 +67,7 @@ def reject(
         request.path,
         display_id,
     )
-    if audit_throttle.allow((remote, reason)):
+    if runtime().player_audit_throttle.allow((remote, reason)):
         db.session.rollback()
         tenant_id = None
         if display_id is not None:
@@ -171,6 +143,7 @@ def current_manifest(snap: DisplaySnapshot, now: datetime) -> Manifest:
         store=blob_store(),
         base_url=current_app.config["AUSHANG_BASE_URL"],
         policy=alert_svc.policy_from_config(current_app.config),
+        cache=caches(),
     )
 
 

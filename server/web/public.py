@@ -30,10 +30,10 @@ from sqlalchemy import select
 from ..domain import posting
 from ..extensions import db
 from ..models import Attachment, Category, Feedback, Notice, NoticeVersion, Tenant
+from ..runtime import runtime
 from ..security import load_tenant, tenant_staff_required
 from ..services import evidence, listing, printing
 from ..services import notices as svc
-from .auth import _IpLimiter
 from .clock import blob_store, request_now
 from .forms import parse_date
 
@@ -48,7 +48,6 @@ FEEDBACK_TOPICS = {
     "inhalt": "Inhalt einer Bekanntmachung",
     "sonstiges": "Sonstiges",
 }
-feedback_limiter = _IpLimiter(limit=10, window_s=600.0)
 
 
 # --- the warning banner on every public page (issue 13, build 4) ---------------------
@@ -500,7 +499,7 @@ def feedback(tenant: str):
             len(form["email"]) > 200 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", form["email"])
         ):
             errors["email"] = "Bitte eine gültige E-Mail-Adresse angeben oder das Feld leeren."
-        if not errors and not feedback_limiter.hit(request.remote_addr or "?"):
+        if not errors and not runtime().feedback_limiter.hit(request.remote_addr or "?"):
             abort(429, "Zu viele Nachrichten in kurzer Zeit. Bitte später erneut versuchen.")
         if not errors:
             db.session.add(

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -127,16 +126,6 @@ class DisplayCaches:
     writers: dict[str, Any] = field(default_factory=dict)
     sent: SentLog = field(default_factory=SentLog)
     heartbeat_limit: HeartbeatLimiter | None = None  # created by the player API from config
-
-
-_CACHES = "aushang_display_caches"
-
-
-def caches(app: Flask | None = None) -> DisplayCaches:
-    """The application's caches (the current one's by default), created on first use."""
-    extensions = (app or current_app).extensions
-    found = extensions.get(_CACHES)
-    return found if found is not None else extensions.setdefault(_CACHES, DisplayCaches())
 
 
 def scope_revisions(session: Session, scopes: tuple[str, ...]) -> int:
@@ -320,8 +309,10 @@ def manifest_for(
     store: BlobStore,
     base_url: str,
     policy: Any,
+    cache: DisplayCaches,
 ) -> Manifest:
-    cache = caches()
+    """The display's manifest, from ``cache`` (the application's, ``runtime.caches()``)
+    where nothing it depends on changed."""
     items = cache.parts.get(
         ("items", snap.content_key),
         (snap.tenant_scope,),
@@ -355,15 +346,3 @@ def manifest_for(
         envelopes.clear()
     envelopes[snap.id] = (id(items), id(warnings), snap.name, manifest)
     return manifest
-
-
-def reset_caches(app: Flask | None = None) -> None:
-    """Forget the current application's built parts, manifests and token snapshots
-    (tests; the hub makes this unnecessary in production)."""
-    cache = caches(app)
-    cache.parts.clear()
-    cache.envelopes.clear()
-    cache.tokens.clear()
-    cache.alerts.clear()
-    cache.sent.clear()
-    cache.heartbeat_limit = None

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -31,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ...config import PROJECT_ROOT
 from ...domain.playlist import TEXT_FONT_VH
 from ...models import Attachment, Notice, NoticeVersion, Tenant
+from ...processes import ToolError, run_tool, run_tool_quietly
 from ..files import BlobStore
 
 log = logging.getLogger("aushang.slides")
@@ -260,13 +260,11 @@ def font_assets(store: BlobStore) -> list[dict[str, Any]]:
 def pdf_page_images(pdf: Path, max_pages: int = MAX_PDF_PAGES) -> tuple[list[bytes], int]:
     """PNG images of the first pages and the page count; ([], 0) when it cannot."""
     try:
-        info = subprocess.run(
-            ["pdfinfo", str(pdf)], capture_output=True, timeout=30, check=True, text=True
-        ).stdout
+        info = run_tool(["pdfinfo", str(pdf)], timeout=30, check=True).stdout
         match = re.search(r"^Pages:\s+(\d+)", info, re.M)
         total = int(match.group(1)) if match else 0
         with tempfile.TemporaryDirectory(prefix="aushang-pdf-") as tmp:
-            subprocess.run(
+            run_tool_quietly(
                 [
                     "pdftoppm",
                     "-png",
@@ -277,13 +275,11 @@ def pdf_page_images(pdf: Path, max_pages: int = MAX_PDF_PAGES) -> tuple[list[byt
                     str(pdf),
                     os.path.join(tmp, "p"),
                 ],
-                capture_output=True,
                 timeout=180,
-                check=True,
             )
             files = sorted(Path(tmp).glob("p-*.png"), key=lambda p: int(p.stem.split("-")[-1]))
             return [f.read_bytes() for f in files], max(total, len(files))
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+    except (OSError, ToolError, ValueError) as exc:
         log.warning("event=pdf_render_failed file=%s error=%s", pdf.name, type(exc).__name__)
         return [], 0
 

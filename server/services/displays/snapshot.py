@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from ... import notify
@@ -71,7 +71,9 @@ class DisplaySnapshot:
 def applicable_content(session: Session, display: Display) -> list[ContentItem]:
     """Content items for all displays of the tenant, the display's groups, or itself."""
     group_ids = [g.id for g in display.groups]
-    conditions = [ContentItem.display_id.is_(None) & ContentItem.group_id.is_(None)]
+    conditions: list[ColumnElement[bool]] = [
+        ContentItem.display_id.is_(None) & ContentItem.group_id.is_(None)
+    ]
     if display.id is not None:
         conditions.append(ContentItem.display_id == display.id)
     if group_ids:

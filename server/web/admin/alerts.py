@@ -65,7 +65,7 @@ def _parse_local(raw: str, tz: str, errors: dict[str, str]) -> datetime | None:
 def _form_input(tenant: Tenant, form: Any = None) -> tuple[svc.ManualAlertInput, dict[str, Any]]:
     form = request.form if form is None else form
     errors: dict[str, str] = {}
-    raw = {k: (form.get(k) or "").strip() for k in FIELDS}
+    raw: dict[str, Any] = {k: (form.get(k) or "").strip() for k in FIELDS}
     raw["warnstufe"] = form.get("warnstufe", "")
     raw["tenant_ids"] = form.getlist("tenant_ids")
     raw["extra_ars"] = (form.get("extra_ars") or "").strip()
@@ -249,7 +249,7 @@ ORIENTATION_LABELS = {"landscape": "Querformat", "portrait": "Hochformat"}
 
 
 def _draft_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=DRAFT_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=DRAFT_SALT)
 
 
 def draft_token(tenant: Tenant, raw: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from ...domain.errors import NotFound, ValidationFailed
 from ...extensions import csrf, db
 from ...models import OUTAGE_DECISION_LABELS, Display, DisplayGroup, Outage, ProvisioningToken
+from ...runtime import caches
 from ...security import tenant_staff_required
 from ...services import alerts as alert_svc
 from ...services import limits
@@ -211,6 +212,7 @@ def _manifest(display: Display):
         store=store(),
         base_url=base_url(),
         policy=alert_svc.policy_from_config(current_app.config),
+        cache=caches(),
     )
 
 

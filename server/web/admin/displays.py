@@ -133,7 +133,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         (f.get(f"screen_days_{n}", ""), f.get(f"screen_on_{n}", ""), f.get(f"screen_off_{n}", ""))
         for n in range(SCHEDULE_ROWS)
     ]
-    form = {
+    form: dict[str, Any] = {
         "name": form_text("name"),
         "location": form_text("location"),
         "orientation": f.get("orientation", ""),

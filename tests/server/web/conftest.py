@@ -196,6 +196,7 @@ def _display_world(app, session, tenant, admin, now) -> dict:
     """A display of tenant A with a group, own content, a provisioning token and an
     outage, for the staff pages of the display area."""
     from server.models import ContentItem, Display, DisplayGroup, Outage
+    from server.runtime import caches
     from server.services import alerts as alert_svc
     from server.services.displays import enrolment
     from server.services.displays.manifest import manifest_for
@@ -228,6 +229,7 @@ def _display_world(app, session, tenant, admin, now) -> dict:
         store=BlobStore(app.config["AUSHANG_DATA_DIR"]),
         base_url=app.config["AUSHANG_BASE_URL"],
         policy=alert_svc.policy_from_config(app.config),
+        cache=caches(app),
     )
     return {
         "display_id": display.id,
