@@ -77,6 +77,11 @@ class Settings:
     # Sessions and login limits (issue 11); documented in the README.
     login_address_max_attempts: int = 30
     trusted_proxies: int = 0
+    # Mail (issue 18); documented in the README.
+    smtp_url: str = ""
+    mail_from: str = ""
+    maildir: str = ""
+    push_services: tuple[str, ...] = ()
     extra: dict[str, object] = field(default_factory=dict)
 
     def flask_config(self) -> dict[str, object]:
@@ -109,6 +114,10 @@ class Settings:
             "AUSHANG_DISPLAY_OUTAGE_MINUTES": self.display_outage_minutes,
             "AUSHANG_HEARTBEAT_GATHER_SECONDS": self.heartbeat_gather_seconds,
             "AUSHANG_HEARTBEAT_RETENTION_DAYS": self.heartbeat_retention_days,
+            "AUSHANG_SMTP_URL": self.smtp_url,
+            "AUSHANG_MAIL_FROM": self.mail_from,
+            "AUSHANG_MAILDIR": self.maildir or str(self.instance_path / "mail"),
+            "AUSHANG_PUSH_SERVICES": self.push_services,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.session_cookie_secure,
@@ -171,4 +180,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         serve_keepalive=int(env.get("AUSHANG_KEEPALIVE") or "75"),
         serve_graceful_timeout=int(env.get("AUSHANG_GRACEFUL_TIMEOUT") or "10"),
         serve_access_log=env.get("AUSHANG_ACCESS_LOG", ""),
+        smtp_url=env.get("AUSHANG_SMTP_URL", ""),
+        mail_from=env.get("AUSHANG_MAIL_FROM", ""),
+        maildir=env.get("AUSHANG_MAILDIR", ""),
+        push_services=tuple(
+            s.strip().lower() for s in env.get("AUSHANG_PUSH_SERVICES", "").split(",") if s.strip()
+        ),
     )

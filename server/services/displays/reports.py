@@ -27,6 +27,7 @@ from ...models import (
     PlayEvent,
 )
 from .. import audit
+from ..mail import staff as mail_staff
 from .sent import Truth
 from .snapshot import DisplaySnapshot
 
@@ -497,6 +498,7 @@ def detect_outages(session: Session, now: datetime, threshold: timedelta) -> int
             )
         )
         changes += 1
+        mail_staff.display_outage(session, display, last, now)  # tenant admins (issue 18)
     session.flush()
     return changes
 
