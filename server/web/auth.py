@@ -295,7 +295,7 @@ def forgot_password():
 
 
 def _reset_user(token: str) -> User:
-    data = tokens.read(tokens.PASSWORD_RESET, token)
+    data = tokens.read(tokens.PASSWORD_RESET, token, request_now())
     user = db.session.get(User, int(data.get("u", 0)))
     # The link dies with the password it was made for: it works once.
     if user is None or not user.active or tokens.fingerprint(user.password_hash) != data.get("p"):
@@ -340,7 +340,7 @@ def password_reset(token: str):
 def invitation(token: str):
     now = request_now()
     try:
-        data = tokens.read(tokens.INVITATION, token)
+        data = tokens.read(tokens.INVITATION, token, request_now())
     except (tokens.TokenExpired, tokens.TokenInvalid) as exc:
         return _token_problem(exc)
     invitation = people.open_invitation(db.session, int(data.get("i", 0)), now)

@@ -134,7 +134,7 @@ def confirm(tenant: str, token: str):
     subscribe anybody."""
     t = _tenant(tenant)
     try:
-        data = tokens.read(tokens.SUBSCRIBE, token)
+        data = tokens.read(tokens.SUBSCRIBE, token, request_now())
         if request.method == "POST":
             citizens.confirm(db.session, t, data, request_now())
     except (tokens.TokenExpired, tokens.TokenInvalid, ValidationFailed) as exc:
@@ -159,7 +159,7 @@ def confirm(tenant: str, token: str):
 def unsubscribe(tenant: str, token: str):
     t = _tenant(tenant)
     try:
-        data = tokens.read(tokens.UNSUBSCRIBE, token)
+        data = tokens.read(tokens.UNSUBSCRIBE, token, request_now())
     except (tokens.TokenExpired, tokens.TokenInvalid) as exc:
         return _link_problem(t, exc)
     if request.method == "GET":

@@ -27,7 +27,7 @@ def invitation_mail(batch: Batch, row: OutboxMessage, payload: dict[str, Any]) -
     invitation = batch.session.get(StaffInvitation, int(payload["invitation"]))
     if invitation is None or invitation.revoked_at or invitation.accepted_at:
         return None
-    token = tokens.make(tokens.INVITATION, {"i": invitation.id})
+    token = tokens.make(tokens.INVITATION, {"i": invitation.id}, batch.now)
     existing = account_for(batch, invitation.email)
     roles = ", ".join(ROLE_LABELS.get(r, r) for r in invitation.role_list())
     context = {
@@ -54,9 +54,8 @@ def password_reset_mail(
     user = account_for(batch, row.recipient)
     if user is None or not user.active:
         return None  # nothing to reset; the asker was told the same as everyone
-    token = tokens.make(
-        tokens.PASSWORD_RESET, {"u": user.id, "p": tokens.fingerprint(user.password_hash)}
-    )
+    claims = {"u": user.id, "p": tokens.fingerprint(user.password_hash)}
+    token = tokens.make(tokens.PASSWORD_RESET, claims, batch.now)
     return Composed(
         subject="Aushang: Passwort zurücksetzen",
         template="password_reset",

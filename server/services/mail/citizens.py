@@ -128,9 +128,11 @@ def unsubscribe(session: Session, tenant: Tenant, data: dict[str, Any]) -> None:
     )
 
 
-def unsubscribe_url(sub_id: int, email: str, tenant_slug: str) -> str:
-    token = tokens.make(tokens.UNSUBSCRIBE, {"s": sub_id, "e": email})
-    return url_for("subscriptions.unsubscribe", tenant=tenant_slug, token=token, _external=True)
+def unsubscribe_url(batch: Batch, row: OutboxMessage, tenant: Tenant) -> str:
+    """The row's subscriber's one-click link (valid as long as the subscription)."""
+    sub_id = int(json.loads(row.payload)["sub"])
+    token = tokens.make(tokens.UNSUBSCRIBE, {"s": sub_id, "e": row.recipient}, batch.now)
+    return url_for("subscriptions.unsubscribe", tenant=tenant.slug, token=token, _external=True)
 
 
 # --- events -------------------------------------------------------------------------------
@@ -295,7 +297,7 @@ def confirm_mail(batch: Batch, row: OutboxMessage, payload: dict[str, Any]) -> C
     tenant = _tenant(batch, row.tenant_id)
     if tenant is None:
         return None
-    token = tokens.make(tokens.SUBSCRIBE, payload)
+    token = tokens.make(tokens.SUBSCRIBE, payload, batch.now)
     names = {c.id: c.name for c in tenant.categories}
     return Composed(
         subject=f"Bitte bestätigen: Benachrichtigungen aus {tenant.name}",
@@ -325,7 +327,7 @@ def notice_mail(batch: Batch, row: OutboxMessage, payload: dict[str, Any]) -> Co
         context={"tenant": tenant, "n": notice},
         action_url=notice["url"],
         action_label="Bekanntmachung lesen",
-        unsubscribe_url=unsubscribe_url(int(payload["sub"]), row.recipient, tenant.slug),
+        unsubscribe_url=unsubscribe_url(batch, row, tenant),
         footer=f"Sie erhalten diese Nachricht, weil Sie Bekanntmachungen von {tenant.name} abonniert haben.",
     )
 
@@ -342,7 +344,7 @@ def warning_mail(batch: Batch, row: OutboxMessage, payload: dict[str, Any]) -> C
         context={"tenant": tenant, "w": fan},
         action_url=url_for("alerts_public.tenant_warnings", tenant=tenant.slug, _external=True),
         action_label="Alle Warnungen ansehen",
-        unsubscribe_url=unsubscribe_url(int(payload["sub"]), row.recipient, tenant.slug),
+        unsubscribe_url=unsubscribe_url(batch, row, tenant),
         footer=f"Sie erhalten diese Nachricht, weil Sie Warnungen für {tenant.name} abonniert haben.",
     )
 
@@ -434,6 +436,6 @@ def digest_mail(batch: Batch, row: OutboxMessage, payload: dict[str, Any]) -> Co
         context={"tenant": tenant, "items": items},
         action_url=url_for("public.index", tenant=tenant.slug, _external=True),
         action_label="Alle Bekanntmachungen",
-        unsubscribe_url=unsubscribe_url(int(payload["sub"]), row.recipient, tenant.slug),
+        unsubscribe_url=unsubscribe_url(batch, row, tenant),
         footer=f"Sie erhalten diese tägliche Übersicht, weil Sie Bekanntmachungen von {tenant.name} abonniert haben.",
     )

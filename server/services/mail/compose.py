@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -38,6 +39,7 @@ class Batch:
     """State shared by the rows of one sender run (loaded fan-out events)."""
 
     session: Session
+    now: datetime
     cache: dict[Any, Any] = field(default_factory=dict)
 
 

@@ -120,7 +120,7 @@ def deliver_mail(
     outcome = Outcome()
     if not rows:
         return outcome
-    batch = Batch(session)
+    batch = Batch(session, now)
     position = 0  # rows before this one are done
     try:
         with link_context(), transport.open() as conn:
@@ -173,7 +173,7 @@ def deliver_push(session: Session, now: datetime, pusher: Pusher, limit: int = B
         s.id: s
         for s in session.scalars(select(PushSubscription).where(PushSubscription.id.in_(ids)))
     }
-    batch = Batch(session)
+    batch = Batch(session, now)
     with link_context():
         for row in rows:
             sub = subs.get(int(row.recipient)) if row.recipient.isdigit() else None
