@@ -24,9 +24,11 @@ KEEP_SENT = timedelta(days=30)
 
 def push_subject() -> str:
     """VAPID ``sub``: how the push service reaches the operator (RFC 8292)."""
-    sender = current_app.config.get("AUSHANG_MAIL_FROM") or ""
-    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
-    return f"mailto:{address}" if "@" in address else current_app.config["AUSHANG_BASE_URL"]
+    from email.utils import parseaddr
+
+    from ..services.mail.compose import sender_address
+
+    return "mailto:" + parseaddr(sender_address())[1]
 
 
 def send_outbox(
