@@ -32,6 +32,11 @@ def _secret_key(instance_path: Path, explicit: str | None) -> str:
     return key_file.read_text().strip()
 
 
+def _csv(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list, lower-cased, blanks dropped."""
+    return tuple(p.strip().lower() for p in (value or "").split(",") if p.strip())
+
+
 def _non_negative(value: str | None, name: str) -> int:
     number = int(value or "0")
     if number < 0:
@@ -183,7 +188,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_url=env.get("AUSHANG_SMTP_URL", ""),
         mail_from=env.get("AUSHANG_MAIL_FROM", ""),
         maildir=env.get("AUSHANG_MAILDIR", ""),
-        push_services=tuple(
-            s.strip().lower() for s in env.get("AUSHANG_PUSH_SERVICES", "").split(",") if s.strip()
-        ),
+        push_services=_csv(env.get("AUSHANG_PUSH_SERVICES")),
     )
