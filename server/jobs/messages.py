@@ -37,17 +37,12 @@ def send_outbox(
     transport: mail.transport.Transport | None = None,
     pusher: Pusher | None = None,
 ) -> int:
-    """Expand events, then hand mail and push messages over, committing per batch so
-    that a crash repeats at most one batch. Tests pass their own transport."""
+    """Expand events, then push (seconds count for a warning) and hand mail over,
+    committing per batch so that a crash repeats at most one batch. Tests pass their
+    own transport and pusher."""
     transport = transport or mail.from_config(current_app.config)
     handled = mail.expand_fanouts(session, now)
     session.commit()
-    for _ in range(MAX_BATCHES):
-        outcome = mail.deliver_mail(session, now, transport)
-        session.commit()
-        handled += outcome.handled
-        if outcome.handled < mail.sender.BATCH or outcome.deferred:
-            break
     own_pusher = pusher is None
     pusher = pusher or Pusher(vapid_key(session, now), push_subject())
     try:
@@ -60,6 +55,12 @@ def send_outbox(
     finally:
         if own_pusher:
             pusher.close()
+    for _ in range(MAX_BATCHES):
+        outcome = mail.deliver_mail(session, now, transport)
+        session.commit()
+        handled += outcome.handled
+        if outcome.handled < mail.sender.BATCH or outcome.deferred:
+            break
     return handled
 
 
