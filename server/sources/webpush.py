@@ -9,6 +9,7 @@ each of thousands of requests.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -34,19 +35,32 @@ class Pusher:
         self.key = key
         self.subject = subject
         self.timeout = timeout
-        self.http = requests.Session()
+        # Worker threads post in parallel: one HTTP session (keep-alive) per thread.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
         self._tokens: dict[str, tuple[float, dict[str, str]]] = {}
+
+    @property
+    def http(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def _vapid_headers(self, endpoint: str) -> dict[str, str]:
         parts = urlsplit(endpoint)
         audience = f"{parts.scheme}://{parts.netloc}"
-        cached = self._tokens.get(audience)
-        now = time.time()
-        if cached is None or now - cached[0] > TOKEN_REUSE_S:
-            claims = {"aud": audience, "exp": int(now) + TOKEN_LIFETIME_S, "sub": self.subject}
-            cached = (now, self.key.sign(claims))
-            self._tokens[audience] = cached
-        return dict(cached[1])
+        with self._lock:
+            cached = self._tokens.get(audience)
+            now = time.time()
+            if cached is None or now - cached[0] > TOKEN_REUSE_S:
+                claims = {"aud": audience, "exp": int(now) + TOKEN_LIFETIME_S, "sub": self.subject}
+                cached = (now, self.key.sign(claims))
+                self._tokens[audience] = cached
+            return dict(cached[1])
 
     def send(self, sub: Subscription, message: dict[str, Any], ttl: int) -> int:
         """Post one message; returns the push service's status (``-1``: unreachable)."""
@@ -63,4 +77,7 @@ class Pusher:
         return int(response.status_code)  # type: ignore[union-attr]
 
     def close(self) -> None:
-        self.http.close()
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()

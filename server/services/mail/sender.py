@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app
@@ -24,11 +26,12 @@ from ...models import OutboxMessage, PushSubscription
 from ...sources.webpush import Pusher
 from .compose import Batch, build, compose
 from .outbox import GIVE_UP_AFTER, backoff
-from .transport import Connection, PermanentFailure, TemporaryFailure, Transport
+from .transport import PermanentFailure, TemporaryFailure, Transport
 
 log = logging.getLogger("aushang.mail")
 
 BATCH = 500
+PUSH_WORKERS = 8
 Expander = Callable[[Session, OutboxMessage, dict[str, Any], datetime], int]
 FANOUTS: dict[str, Expander] = {}
 PushComposer = Callable[[Batch, OutboxMessage, dict[str, Any]], tuple[dict[str, Any], int] | None]
@@ -96,57 +99,71 @@ def expand_fanouts(session: Session, now: datetime, limit: int = 20) -> int:
     return made
 
 
-def _send_one(batch: Batch, conn: Connection, row: OutboxMessage, now: datetime) -> str:
-    composed = compose(batch, row)
-    if composed is None:
-        _done(row, "skipped", now)
-        return "skipped"
-    message = build(composed, row.recipient)
+def _send_chunk(
+    transport: Transport, chunk: list[tuple[int, EmailMessage]]
+) -> list[tuple[int, str, str]]:
+    """Send over one connection (a worker thread: no database here). A temporary
+    failure defers the rest of the chunk, in order, for the next attempt."""
+    results: list[tuple[int, str, str]] = []
     try:
-        conn.send(message)
-    except PermanentFailure as exc:
-        _done(row, "failed", now, str(exc))
-        log.warning("mail id=%s kind=%s event=refused error=%s", row.id, row.kind, exc)
-        return "failed"
-    _done(row, "sent", now)
-    row.message_id = str(message["Message-ID"])
-    return "sent"
+        with transport.open() as conn:
+            for index, message in chunk:
+                try:
+                    conn.send(message)
+                except PermanentFailure as exc:
+                    results.append((index, "failed", str(exc)))
+                else:
+                    results.append((index, "sent", ""))
+    except TemporaryFailure as exc:
+        done = {i for i, _, _ in results}
+        results += [(i, "deferred", str(exc)) for i, _ in chunk if i not in done]
+    return results
 
 
 def deliver_mail(
     session: Session, now: datetime, transport: Transport, limit: int = BATCH
 ) -> Outcome:
+    """Compose (needs the database) in this thread, then send over up to
+    ``transport.parallel`` connections at once: an MTA takes a message per round trip,
+    so one connection alone leaves most of the time waiting."""
     rows = _due(session, "mail", now, limit)
     outcome = Outcome()
-    if not rows:
-        return outcome
     batch = Batch(session, now)
-    position = 0  # rows before this one are done
-    try:
-        with link_context(), transport.open() as conn:
-            for row in rows:
-                result = _send_one(batch, conn, row, now)
-                setattr(outcome, result, getattr(outcome, result) + 1)
-                position += 1
-    except TemporaryFailure as exc:
-        # This row and the rest wait; the order is kept for the next attempt.
-        for row in rows[position:]:
-            defer(row, now, str(exc))
-            outcome.deferred += 1
-        log.warning("mail event=deferred count=%d error=%s", len(rows) - position, exc)
+    built: list[tuple[int, EmailMessage]] = []
+    with link_context():
+        for index, row in enumerate(rows):
+            composed = compose(batch, row)
+            if composed is None:
+                _done(row, "skipped", now)
+                outcome.skipped += 1
+            else:
+                built.append((index, build(composed, row.recipient)))
+    lanes = max(1, min(getattr(transport, "parallel", 1), len(built)))
+    chunks = [built[i::lanes] for i in range(lanes)]
+    with ThreadPoolExecutor(lanes) as pool:
+        results = [
+            r for part in pool.map(lambda c: _send_chunk(transport, c), chunks) for r in part
+        ]
+    messages = dict(built)
+    for index, result, error in sorted(results):
+        row = rows[index]
+        if result == "deferred":
+            defer(row, now, error)
+        else:
+            _done(row, result, now, error)
+            row.message_id = str(messages[index]["Message-ID"]) if result == "sent" else ""
+        setattr(outcome, result, getattr(outcome, result) + 1)
+    if outcome.deferred:
+        log.warning("mail event=deferred count=%d error=%s", outcome.deferred, rows[0].last_error)
+    if outcome.failed:
+        log.warning("mail event=refused count=%d", outcome.failed)
     session.flush()
     return outcome
 
 
-def _push_one(
-    batch: Batch, pusher: Pusher, row: OutboxMessage, sub: PushSubscription | None, now: datetime
+def _apply_push(
+    batch: Batch, row: OutboxMessage, sub: PushSubscription, status: int, now: datetime
 ) -> str:
-    built = PUSH_COMPOSERS[row.kind](batch, row, json.loads(row.payload or "{}"))
-    if sub is None or built is None:
-        _done(row, "skipped", now)
-        return "skipped"
-    message, ttl = built
-    status = pusher.send(sub, message, ttl)
     if status in (200, 201, 202):
         sub.last_success_at = now
         _done(row, "sent", now)
@@ -163,21 +180,43 @@ def _push_one(
     return "deferred"
 
 
-def deliver_push(session: Session, now: datetime, pusher: Pusher, limit: int = BATCH) -> Outcome:
+def deliver_push(
+    session: Session, now: datetime, pusher: Pusher, limit: int = BATCH, workers: int = PUSH_WORKERS
+) -> Outcome:
+    """Build each message here, encrypt and post them from ``workers`` threads (each
+    post waits for a round trip), then record the answers here."""
     rows = _due(session, "push", now, limit)
     outcome = Outcome()
-    if not rows:
-        return outcome
     ids = {int(r.recipient) for r in rows if r.recipient.isdigit()}
     subs = {
         s.id: s
         for s in session.scalars(select(PushSubscription).where(PushSubscription.id.in_(ids)))
     }
     batch = Batch(session, now)
+    jobs: list[tuple[OutboxMessage, PushSubscription, Target, dict[str, Any], int]] = []
     with link_context():
         for row in rows:
             sub = subs.get(int(row.recipient)) if row.recipient.isdigit() else None
-            result = _push_one(batch, pusher, row, sub, now)
+            built = PUSH_COMPOSERS[row.kind](batch, row, json.loads(row.payload or "{}"))
+            if sub is None or built is None:
+                _done(row, "skipped", now)
+                outcome.skipped += 1
+                continue
+            jobs.append((row, sub, Target(sub.endpoint, sub.p256dh, sub.auth), *built))
+    if jobs:
+        with ThreadPoolExecutor(min(workers, len(jobs))) as pool:
+            statuses = list(pool.map(lambda j: pusher.send(j[2], j[3], j[4]), jobs))
+        for (row, sub, *_), status in zip(jobs, statuses, strict=True):
+            result = _apply_push(batch, row, sub, status, now)
             setattr(outcome, result, getattr(outcome, result) + 1)
     session.flush()
     return outcome
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a worker thread needs of a subscription (no ORM object crosses threads)."""
+
+    endpoint: str
+    p256dh: str
+    auth: str

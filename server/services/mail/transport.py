@@ -41,6 +41,7 @@ class Transport(Protocol):
     def open(self) -> AbstractContextManager[Connection]: ...
 
     description: str
+    parallel: int  # connections the sender may open at once
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,13 @@ class _SmtpConnection:
 
 
 class SmtpTransport:
-    def __init__(self, settings: SmtpSettings, context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, settings: SmtpSettings, context: ssl.SSLContext | None = None, parallel: int = 4
+    ) -> None:
         self.settings = settings
         self.context = context or ssl.create_default_context()
         self.description = f"SMTP {settings.host}:{settings.port} ({settings.mode})"
+        self.parallel = parallel
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -145,6 +149,7 @@ class MaildirTransport:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.description = f"Maildir {self.path}"
+        self.parallel = 1  # Maildir's unique names count per process, not per thread
 
     @contextmanager
     def open(self) -> Iterator[Connection]:
