@@ -192,3 +192,19 @@ def test_starttls_and_authentication(app_ctx, tmp_path):
         assert [m["Subject"] for _, m in box.received] == ["Test"]
     finally:
         controller.stop()
+
+
+def test_delivered_rows_are_forgotten_after_a_month(app_ctx, factory, smtp, send):
+    from server.jobs.messages import forget_sent
+    from server.services.mail import outbox
+
+    tenant = factory.tenant()
+    factory.user(tenant, "editor", email="erika@musterstadt.example")
+    people.request_password_reset(db.session, "erika@musterstadt.example", NOW)
+    outbox.mail(db.session, "staff.password_reset", "x@y.example", NOW, dedupe_key="once")
+    db.session.commit()
+    send(NOW)
+    assert forget_sent(db.session, NOW + timedelta(days=29)) == 0
+    assert forget_sent(db.session, NOW + timedelta(days=31)) == 1
+    # A row with a dedupe key stays: it is what keeps its event from being told twice.
+    assert [r.dedupe_key for r in db.session.scalars(select(OutboxMessage))] == ["once"]
