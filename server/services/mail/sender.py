@@ -93,10 +93,33 @@ def expand_fanouts(session: Session, now: datetime, limit: int = 20) -> int:
     """Turn events (a warning, a notice in Aushang) into one row per subscriber."""
     made = 0
     for row in _due(session, "fanout", now, limit):
-        made += FANOUTS[row.kind](session, row, json.loads(row.payload or "{}"), now)
+        try:
+            with session.begin_nested():
+                made += FANOUTS[row.kind](session, row, json.loads(row.payload or "{}"), now)
+        except Exception as exc:  # one broken event must not block the others
+            log.exception("outbox id=%s kind=%s event=expand_failed", row.id, row.kind)
+            _done(row, "failed", now, repr(exc))
+            continue
         _done(row, "sent", now)
     session.flush()
     return made
+
+
+def _push_message(batch: Batch, row: OutboxMessage) -> tuple[dict[str, Any], int] | None:
+    return PUSH_COMPOSERS[row.kind](batch, row, json.loads(row.payload or "{}"))
+
+
+def _safely(
+    func: Callable[[Batch, OutboxMessage], Any], batch: Batch, row: OutboxMessage, now: datetime
+) -> Any:
+    """Compose one row; a row that cannot be composed (a bug, data gone odd) is marked
+    ``failed`` and logged, so it never blocks the rows behind it. ``False`` then."""
+    try:
+        return func(batch, row)
+    except Exception as exc:
+        log.exception("outbox id=%s kind=%s event=compose_failed", row.id, row.kind)
+        _done(row, "failed", now, repr(exc))
+        return False
 
 
 def _send_chunk(
@@ -132,8 +155,10 @@ def deliver_mail(
     built: list[tuple[int, EmailMessage]] = []
     with link_context():
         for index, row in enumerate(rows):
-            composed = compose(batch, row)
-            if composed is None:
+            composed = _safely(compose, batch, row, now)
+            if composed is False:
+                outcome.failed += 1
+            elif composed is None:
                 _done(row, "skipped", now)
                 outcome.skipped += 1
             else:
@@ -197,8 +222,10 @@ def deliver_push(
     with link_context():
         for row in rows:
             sub = subs.get(int(row.recipient)) if row.recipient.isdigit() else None
-            built = PUSH_COMPOSERS[row.kind](batch, row, json.loads(row.payload or "{}"))
-            if sub is None or built is None:
+            built = _safely(_push_message, batch, row, now)
+            if built is False:
+                outcome.failed += 1
+            elif sub is None or built is None:
                 _done(row, "skipped", now)
                 outcome.skipped += 1
                 continue

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid02
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
@@ -40,9 +41,14 @@ def vapid_key(session: Session, now: datetime) -> Vapid02:
     if row is None:
         key = Vapid02()
         key.generate_keys()
-        row = InstallationKey(name=VAPID_KEY_NAME, value=key.private_pem().decode(), created_at=now)
-        session.add(row)
-        session.flush()
+        pem = key.private_pem().decode()
+        try:
+            with session.begin_nested():  # another process may make it at the same moment
+                session.add(InstallationKey(name=VAPID_KEY_NAME, value=pem, created_at=now))
+        except IntegrityError:
+            pass
+        row = session.get(InstallationKey, VAPID_KEY_NAME)
+        assert row is not None
     return Vapid02.from_pem(row.value.encode())
 
 
