@@ -1,21 +1,23 @@
 """``make bench`` / ``python -m bench``: every benchmark, results into docs/performance.md.
 
     python -m bench [--players 2000] [--duration 60] [--database-url URL]
-                    [--only fanout,fanout2,baseline,conditional,workers,player,feeds] [--quick]
+                    [--only fanout,fanout2,baseline,conditional,workers,player,feeds,messages]
+                    [--quick]
 
 Sections other than ``feeds`` are the player-protocol benchmark (bench/players.py, needs
-PostgreSQL on 127.0.0.1); ``feeds`` is bench/feeds.py (10,000 notices, or 500 with --quick).
+PostgreSQL on 127.0.0.1); ``feeds`` is bench/feeds.py (10,000 notices, or 500 with --quick);
+``messages`` is bench/messages.py (a warning to 10,000 e-mail and 10,000 push subscribers).
 """
 
 from __future__ import annotations
 
 import sys
 
-from bench import feeds, players
+from bench import feeds, messages, players
 
 
 def main(argv: list[str]) -> int:
-    names = list(players.SECTIONS) + ["feeds"]
+    names = list(players.SECTIONS) + ["feeds", "messages"]
     only = names
     rest: list[str] = []
     i = 0
@@ -35,7 +37,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown sections: {', '.join(sorted(unknown))} (known: {', '.join(names)})")
         return 2
     code = 0
-    protocol = [s for s in only if s != "feeds"]
+    protocol = [s for s in only if s not in ("feeds", "messages")]
     if protocol:
         code = players.main(rest + ["--only", ",".join(protocol)])
     if "feeds" in only and code == 0:
@@ -43,6 +45,10 @@ def main(argv: list[str]) -> int:
         quick = "--quick" in rest
         no_write = ["--no-write"] if "--no-write" in rest else []
         code = feeds.main((["--notices", "500", "--requests", "30"] if quick else []) + no_write)
+    if "messages" in only and code == 0:
+        print("== bench.messages")
+        quick = ["--emails", "200", "--pushes", "200"] if "--quick" in rest else []
+        code = messages.main(quick + (["--no-write"] if "--no-write" in rest else []))
     return code
 
 

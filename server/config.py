@@ -33,6 +33,11 @@ def _secret_key(instance_path: Path, explicit: str | None) -> str:
     return key_file.read_text().strip()
 
 
+def _csv(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list, lower-cased, blanks dropped."""
+    return tuple(p.strip().lower() for p in (value or "").split(",") if p.strip())
+
+
 def _non_negative(value: str | None, name: str) -> int:
     number = int(value or "0")
     if number < 0:
@@ -78,6 +83,11 @@ class Settings:
     # Sessions and login limits (issue 11); documented in the README.
     login_address_max_attempts: int = 30
     trusted_proxies: int = 0
+    # Mail (issue 18); documented in the README.
+    smtp_url: str = ""
+    mail_from: str = ""
+    maildir: str = ""
+    push_services: tuple[str, ...] = ()
     extra: dict[str, object] = field(default_factory=dict)
 
     def flask_config(self) -> dict[str, object]:
@@ -110,6 +120,10 @@ class Settings:
             "AUSHANG_DISPLAY_OUTAGE_MINUTES": self.display_outage_minutes,
             "AUSHANG_HEARTBEAT_GATHER_SECONDS": self.heartbeat_gather_seconds,
             "AUSHANG_HEARTBEAT_RETENTION_DAYS": self.heartbeat_retention_days,
+            "AUSHANG_SMTP_URL": self.smtp_url,
+            "AUSHANG_MAIL_FROM": self.mail_from,
+            "AUSHANG_MAILDIR": self.maildir or str(self.instance_path / "mail"),
+            "AUSHANG_PUSH_SERVICES": self.push_services,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.session_cookie_secure,
@@ -200,4 +214,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         **_alert_settings(env),
         **_display_settings(env),
         **_serve_settings(env),
+        smtp_url=env.get("AUSHANG_SMTP_URL", ""),
+        mail_from=env.get("AUSHANG_MAIL_FROM", ""),
+        maildir=env.get("AUSHANG_MAILDIR", ""),
+        push_services=_csv(env.get("AUSHANG_PUSH_SERVICES")),
     )

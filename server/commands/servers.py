@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -42,6 +43,16 @@ def _start_demo_player(base: str, kiosk_port: int) -> Process[bytes] | None:
     return child
 
 
+def mail_banner(app: Any, base: str) -> str:
+    """Where mail goes: without ``AUSHANG_SMTP_URL`` a local Maildir (issue 18)."""
+    if app.config.get("AUSHANG_SMTP_URL"):
+        return "E-Mail: Versand über AUSHANG_SMTP_URL."
+    return (
+        f"E-Mail: kein SMTP-Server konfiguriert; alle Mails landen im Maildir "
+        f"{app.config['AUSHANG_MAILDIR']} (lesbar unter {base}/admin/system/post)"
+    )
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -66,6 +77,7 @@ def run_command(
         start_background(app)
     base = f"http://{host}:{port}"
     click.echo(f"Aushang läuft auf {base}/  (Anmeldung: {base}/login)")
+    click.echo(mail_banner(app, base))
     if demo_player and _start_demo_player(base, kiosk_port) is not None:
         click.echo(
             f"Demo-Anzeige (Kiosk-Seite des Players): http://127.0.0.1:{kiosk_port}/  "

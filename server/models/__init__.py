@@ -36,6 +36,13 @@ from .displays import (
 )
 from .feedback import Feedback
 from .meetings import NoticeMeeting, OParlSource
+from .messaging import (
+    EmailSubscription,
+    InstallationKey,
+    OutboxMessage,
+    PushSubscription,
+    StaffInvitation,
+)
 from .notices import NOTICE_STATUSES, VERSION_STATUSES, Attachment, Notice, NoticeVersion
 from .tenants import (
     CHANNEL_KIND_LABELS,
@@ -99,4 +106,9 @@ __all__ = [
     "UTCDateTime",
     "VERSION_STATUSES",
     "category_binding_channel",
+    "EmailSubscription",
+    "InstallationKey",
+    "OutboxMessage",
+    "PushSubscription",
+    "StaffInvitation",
 ]

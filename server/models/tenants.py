@@ -136,6 +136,12 @@ class User(UserMixin, Model):
     # Bumped on password change so other sessions of the user end.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when someone else chose the password (an admin reset): changed at next login.
+    password_must_change: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # Staff mail kinds this user turned off, comma-separated (issue 18).
+    mail_opt_out: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

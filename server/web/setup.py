@@ -222,6 +222,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(alerts_public.bp)
     app.register_blueprint(openapi.bp)
+    from . import subscriptions
+
+    app.register_blueprint(subscriptions.bp)
     feeds.init_app(app)
     player_api.init_app(app)
     # The Warntag report (W15) lists displays from their delivery records.

@@ -30,7 +30,6 @@ LONG_FILES_BEING_SPLIT = {
 COMPLEX_BLOCKS_BEING_SPLIT = {
     ("server/services/displays/warnings.py", "warning_json"),  # issue 16: displays
     ("server/services/notices.py", "_validate_input"),  # issue 17
-    ("server/services/people.py", "create_user"),  # issue 18: people
     ("server/web/public.py", "archive"),  # issue 17
     ("server/domain/workflow.py", "refusal"),  # issue 17
     ("server/domain/alerts/precedence.py", "screen_plan"),  # issue 14

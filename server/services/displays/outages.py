@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
+from ...mail import staff as mail_staff
 from ...models import (
     Display,
     Heartbeat,
@@ -92,6 +93,7 @@ def detect_outages(session: Session, now: datetime, threshold: timedelta) -> int
             )
         )
         changes += 1
+        mail_staff.display_outage(session, display, last, now)  # tenant admins (issue 18)
     session.flush()
     return changes
 

@@ -16,6 +16,7 @@ from . import (  # noqa: E402,F401
     displays,
     feedback,
     notices,
+    people_mailbox,
     preview,
     system,
     tenant,
