@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.models import Display, DisplayState
-from server.services.evidence import build_aushangvermerk
 from server.services import display_history
 from server.services.displays.config import DisplayInput, save_display
 from server.services.displays.evidence import display_records
+from server.services.evidence import build_aushangvermerk
 
 from ..publicworld import make_world
 
