@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from flask import (
@@ -29,7 +30,7 @@ from ..domain import posting
 from ..extensions import db
 from ..models import Attachment, Category, Notice, NoticeVersion, Tenant
 from ..security import load_tenant
-from ..services import evidence, listing, printing
+from ..services import evidence, listing, printing, search
 from ..services import notices as svc
 from .clock import blob_store, request_now
 from .forms import parse_date
@@ -213,54 +214,83 @@ def index(tenant: str):
     )
 
 
-@bp.route("/<tenant>/archiv")
-def archive(tenant: str):
-    t = _tenant(tenant)
-    now = request_now()
+@dataclass
+class _ArchiveFilters:
+    query: str
+    cat_slug: str
+    category: Category | None
+    date_from: date | None
+    date_to: date | None
+    page_no: int
+    errors: dict[str, str]
+
+    def args(self) -> dict[str, str]:
+        """What goes back into the form. A date input may only carry an ISO date
+        (HTML): a parsed date is shown as one, an unparseable entry goes back as text,
+        so the person sees what to correct."""
+        raw = request.args
+        return {
+            "q": self.query,
+            "kategorie": self.cat_slug,
+            "von": self.date_from.isoformat() if self.date_from else raw.get("von") or "",
+            "bis": self.date_to.isoformat() if self.date_to else raw.get("bis") or "",
+        }
+
+
+def _archive_filters(t: Tenant) -> _ArchiveFilters:
     errors: dict[str, str] = {}
-    query = (request.args.get("q") or "").strip()[:200]
     cat_slug = request.args.get("kategorie") or ""
-    category = None
-    if cat_slug:
-        category = next((c for c in t.categories if c.slug == cat_slug), None)
-        if category is None:
-            errors["kategorie"] = "Diese Kategorie gibt es nicht."
+    category = next((c for c in t.categories if c.slug == cat_slug), None) if cat_slug else None
+    if cat_slug and category is None:
+        errors["kategorie"] = "Diese Kategorie gibt es nicht."
     date_from = parse_date(request.args.get("von"), "von", errors)
     date_to = parse_date(request.args.get("bis"), "bis", errors)
     if date_from and date_to and date_to < date_from:
         errors["bis"] = "Das Enddatum liegt vor dem Anfangsdatum."
-    try:
-        page_no = int(request.args.get("seite") or 1)
-    except ValueError:
-        page_no = 1
+    raw_page = request.args.get("seite") or "1"
+    return _ArchiveFilters(
+        query=(request.args.get("q") or "").strip()[:200],
+        cat_slug=cat_slug,
+        category=category,
+        date_from=date_from,
+        date_to=date_to,
+        page_no=int(raw_page) if raw_page.isdigit() else 1,
+        errors=errors,
+    )
+
+
+@bp.route("/<tenant>/archiv")
+def archive(tenant: str):
+    t = _tenant(tenant)
+    now = request_now()
+    f = _archive_filters(t)
     page = None
-    if not errors:
+    if not f.errors:
+        if search.ensure_indexed(db.session, t):
+            db.session.commit()  # notices released before the search existed
         page = listing.search_archive(
             db.session,
             t,
             now,
-            query=query,
-            category=category,
-            provided_from=date_from,
-            provided_to=date_to,
-            page=page_no,
+            query=f.query,
+            category=f.category,
+            provided_from=f.date_from,
+            provided_to=f.date_to,
+            page=f.page_no,
         )
-    # A date input may only carry an ISO date (HTML): a parsed date is shown as one, an
-    # unparseable entry goes back as text, so the person sees what to correct.
-    args = {"q": query, "kategorie": cat_slug,
-            "von": date_from.isoformat() if date_from else request.args.get("von") or "",
-            "bis": date_to.isoformat() if date_to else request.args.get("bis") or ""}  # fmt: skip
+    args = f.args()
+    dates = (("von", f.date_from), ("bis", f.date_to))
     return render_template(
         "public/archive.html",
         tenant=t,
         now=now,
         page=page,
-        errors=errors,
+        errors=f.errors,
         args=args,
         filter_args={k: v for k, v in args.items() if v},
-        text_dates={k for k, d in (("von", date_from), ("bis", date_to)) if args[k] and not d},
+        text_dates={k for k, d in dates if args[k] and not d},
         phase_of=lambda n: svc.notice_phase(n, now),
-    ), (400 if errors else 200)
+    ), (400 if f.errors else 200)
 
 
 # --- notice pages ----------------------------------------------------------------------

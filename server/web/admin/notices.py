@@ -32,6 +32,7 @@ from ...extensions import db
 from ...models import AuditEntry, Notice, NoticeVersion
 from ...security import tenant_staff_required
 from ...services import notices as svc
+from ...services import search
 from ...services.files import BlobStore, StorageFull, StorageUnavailable, store_upload
 from ..setup import ERROR_TEXTS, problem, wants_json
 from . import bp
@@ -516,13 +517,19 @@ def notice_attachment_upload(number: str):
             raise ValidationFailed(
                 "Die Bezeichnung ist zu lang.", {"attachment_title": "Höchstens 300 Zeichen."}
             )
+        store = blob_store()
         blob = store_upload(
-            blob_store(),
+            store,
             upload.stream,
             svc.safe_filename(upload.filename),
             max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
         )
-        attachment = svc.add_attachment(db.session, notice, user, blob, upload.filename, title, now)
+        text = ""
+        if blob.media_type == "application/pdf":
+            text = search.pdf_text(store.path_for(blob.sha256))
+        attachment = svc.add_attachment(
+            db.session, notice, user, blob, upload.filename, title, now, text=text
+        )
         filename = attachment.filename
         db.session.commit()
     except (ValidationFailed, StorageFull, StorageUnavailable) as exc:
