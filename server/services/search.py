@@ -162,6 +162,7 @@ def condition(session: Session, query: Query) -> ColumnElement[bool]:
     if query.empty:
         return true()
     in_file_number = NoticeVersion.file_number.ilike(f"%{_like(query.text)}%", escape="\\")
+    matched: ColumnElement[bool]
     if _on_postgresql(session):
         matched = func.to_tsvector(literal_column("'german'::regconfig"), Notice.search_text).op(
             "@@"

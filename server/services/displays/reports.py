@@ -504,19 +504,10 @@ def detect_outages(session: Session, now: datetime, threshold: timedelta) -> int
 def decide_outage(
     session: Session, outage: Outage, user: Any, decision: str, note: str, now: datetime
 ) -> Outage:
-    from ...models import OUTAGE_DECISIONS
+    from ..extensions import check_decision, extend_for_outage
 
-    errors = {}
-    if decision not in OUTAGE_DECISIONS:
-        errors["decision"] = "Bitte eine Entscheidung wählen."
-    if not note.strip():
-        errors["note"] = "Bitte die Entscheidung kurz begründen."
-    if len(note) > 2000:
-        errors["note"] = "Höchstens 2000 Zeichen."
-    if errors:
-        raise ValidationFailed("Bitte prüfen Sie die Entscheidung zum Ausfall.", errors)
+    outage.note = check_decision(decision, note)
     outage.decision = decision
-    outage.note = note.strip()
     outage.decided_at = now
     outage.decided_by_id = user.id
     session.flush()
@@ -537,4 +528,6 @@ def decide_outage(
             "notices": outage.notice_numbers,
         },
     )
+    if decision == "extend":  # the remedy: extend the notices' windows (issue 17)
+        extend_for_outage(session, outage, user, now)
     return outage
