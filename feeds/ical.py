@@ -127,7 +127,8 @@ def _window_event(entry: FeedEntry) -> list[str]:
         f"CATEGORIES:{escape_text(entry.category)}",
         f"URL:{_uri(entry.link)}",
         "TRANSP:TRANSPARENT",
-        "STATUS:CONFIRMED",
+        # A withdrawn notice keeps its UID: calendars mark the event cancelled.
+        "STATUS:CANCELLED" if entry.withdrawn else "STATUS:CONFIRMED",
         "CLASS:PUBLIC",
         f"X-AUSHANG-NOTICE;VALUE=TEXT:{escape_text(entry.notice_number)}",
         f"X-AUSHANG-VERSION-ID;VALUE=TEXT:{escape_text(entry.id)}",

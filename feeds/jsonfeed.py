@@ -64,6 +64,9 @@ def _item(entry: FeedEntry, meta: FeedMeta) -> dict[str, Any]:
         "file_number": clean(entry.file_number),
         "issuing_office": clean(entry.issuing_office),
         "content_hash": {"algorithm": "sha256", "value": entry.content_hash},
+        "status": entry.status,
+        "withdrawn_on": _day(entry.withdrawn_on),
+        "withdrawal_reason": clean(entry.withdrawal_reason) or None,
         "attachments": [
             {
                 "url": enc.url,

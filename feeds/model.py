@@ -86,6 +86,15 @@ class FeedEntry:
     tenant_name: str = ""
     corrects_id: str = ""
     enclosures: tuple[Enclosure, ...] = field(default_factory=tuple)
+    # "released", or "withdrawn" / "ended_early": a withdrawn notice stays in the feed
+    # under the same id, as a withdrawal (``updated`` is the time of the withdrawal).
+    status: str = "released"
+    withdrawn_on: date | None = None
+    withdrawal_reason: str = ""
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.status != "released"
 
     def __post_init__(self) -> None:
         _require_aware("FeedEntry.published", self.published)

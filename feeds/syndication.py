@@ -71,6 +71,11 @@ class _AushangEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if entry.issuing_office:
             add("issuingOffice", entry.issuing_office)
         add("contentHash", entry.content_hash)
+        add("status", entry.status)
+        if entry.withdrawn_on:
+            add("withdrawnOn", day(entry.withdrawn_on))
+        if entry.withdrawal_reason:
+            add("withdrawalReason", entry.withdrawal_reason)
         for enc in entry.enclosures:
             attrs = {"url": enc.url, "type": enc.media_type, "length": str(enc.length)}
             attrs["sha256"] = enc.sha256

@@ -35,6 +35,7 @@ from .displays import (
     SentItem,
 )
 from .feedback import Feedback
+from .history import DisplayState, InternetOutage, NoticeExtension, ServerHeartbeat
 from .meetings import NoticeMeeting, OParlSource
 from .messaging import (
     EmailSubscription,
@@ -59,6 +60,10 @@ from .tenants import (
 from .types import UTCDateTime
 
 __all__ = [
+    "DisplayState",
+    "InternetOutage",
+    "NoticeExtension",
+    "ServerHeartbeat",
     "ALERT_ORIGINS",
     "ALERT_ORIGIN_LABELS",
     "AlertDelivery",

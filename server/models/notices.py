@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
+from .history import NoticeExtension
 from .tenants import Category, Tenant, User
 from .types import UTCDateTime
 
@@ -68,6 +69,10 @@ class Notice(Model):
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("notice_version.id", use_alter=True, ondelete="SET NULL")
     )
+    # Full-text search over the current released version (server.services.search):
+    # the text folded (umlauts, accents), and on SQLite its German word stems.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    search_stems: Mapped[str] = mapped_column(Text, default="")
 
     tenant: Mapped[Tenant] = relationship()
     category: Mapped[Category] = relationship()
@@ -83,6 +88,14 @@ class Notice(Model):
     current_version: Mapped[NoticeVersion | None] = relationship(
         foreign_keys=[current_version_id], post_update=True
     )
+    extensions: Mapped[list[NoticeExtension]] = relationship(
+        order_by="NoticeExtension.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def effective_posting_end(self) -> date | None:
+        """The last day of Aushang: the released end, or a later recorded extension."""
+        return self.extensions[-1].new_end if self.extensions else self.posting_end
 
     @property
     def released_versions(self) -> list[NoticeVersion]:
@@ -210,5 +223,7 @@ class Attachment(Model):
     media_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # Text of a PDF attachment, extracted once at upload, for the search.
+    text_content: Mapped[str] = mapped_column(Text, default="")
 
     version: Mapped[NoticeVersion] = relationship(back_populates="attachments")

@@ -23,8 +23,18 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
 from ..domain import posting
-from ..models import Notice, NoticeVersion, PublicationChannel, User
+from ..models import (
+    OUTAGE_DECISION_LABELS,
+    InternetOutage,
+    Notice,
+    NoticeVersion,
+    PublicationChannel,
+    User,
+)
 
 SCHEMA = "aushang.aushangvermerk/1"
 
@@ -40,10 +50,23 @@ def binding_kinds(notice: Notice) -> list[str]:
 
 
 def effective(notice: Notice) -> tuple[dict[str, date | None], date | None]:
-    """Effective date per binding channel kind and overall (L12)."""
+    """Effective date per binding channel kind and overall (L12). A withdrawn notice
+    makes no such claim: it is shown as withdrawn ("gilt als aufgehoben"), with no
+    "bewirkt am". A recorded extension moves the board's date to the new end."""
+    if notice.status == "withdrawn":
+        return {kind: None for kind in binding_kinds(notice)}, None
     return posting.effective_dates(
-        binding_kinds(notice), provided_on=notice.provided_on, posting_end=notice.posting_end
+        binding_kinds(notice),
+        provided_on=notice.provided_on,
+        posting_end=notice.effective_posting_end,
     )
+
+
+def posted_at(notice: Notice) -> datetime | None:
+    """When the notice actually went up: its release, or the planned start if later
+    (the Bereitstellung). Never the planned start alone: a notice released at 22:31 was
+    not posted at midnight before."""
+    return notice.provided_at
 
 
 def _iso(value: datetime | None, tz: str) -> str | None:
@@ -80,9 +103,43 @@ def _version_record(version: NoticeVersion, tz: str) -> dict[str, Any]:
 
 
 def _end_of_posting(notice: Notice) -> datetime | None:
-    """When the posting ends or ended: the window's end, or an earlier withdrawal."""
+    """When the posting ends or ended: the window's end (moved by an extension), or an
+    earlier withdrawal."""
     ends = [t for t in (notice.ends_at, notice.withdrawn_at) if t is not None]
     return min(ends) if ends else None
+
+
+def internet_outages(notice: Notice, until: datetime) -> list[dict[str, Any]]:
+    """Gaps in the server's own availability while the notice was online (build 2)."""
+    session = object_session(notice)
+    start = notice.provided_at
+    if session is None or start is None or start >= until:
+        return []
+    rows = session.scalars(
+        select(InternetOutage)
+        .where(
+            InternetOutage.tenant_id == notice.tenant_id,
+            InternetOutage.started_at < until,
+            InternetOutage.ended_at > start,
+        )
+        .order_by(InternetOutage.started_at)
+    ).all()
+    tz = notice.tenant.timezone
+    return [
+        {
+            "id": o.id,
+            "start": _iso(o.started_at, tz),
+            "end": _iso(o.ended_at, tz),
+            "detected_at": _iso(o.detected_at, tz),
+            "minutes": round((o.ended_at - o.started_at).total_seconds() / 60),
+            "decision": o.decision,
+            "decision_label": OUTAGE_DECISION_LABELS.get(o.decision or "", "Nicht entschieden"),
+            "note": o.note or None,
+            "decided_by": _person(o.decided_by),
+            "decided_at": _iso(o.decided_at, tz),
+        }
+        for o in rows
+    ]
 
 
 def _channel_record(
@@ -101,29 +158,26 @@ def _channel_record(
         "completed": False,
         "outages": [],
     }
-    if channel.kind == "internet":
-        start = notice.provided_at
-    elif channel.kind == "board":
-        start = notice.starts_at
-        if notice.withdrawn_at is not None and start is not None and notice.withdrawn_at < start:
-            start = None  # withdrawn before it was ever posted
-    else:
+    if channel.kind not in ("internet", "board"):
         # Amtsblatt and newspaper: the issue date is not recorded by this system.
         record["note"] = "Erscheinungstag wird außerhalb von Aushang nachgewiesen."
         return record
-    if start is None or start > now:
-        record["note"] = "Noch nicht ausgehängt."
+    start = posted_at(notice)
+    if (
+        start is None
+        or start > now
+        or (notice.withdrawn_at is not None and notice.withdrawn_at <= start)
+    ):
+        record["note"] = "Nicht ausgehängt." if notice.withdrawn_at else "Noch nicht ausgehängt."
         return record
     record["posted_from"] = _iso(start, tz)
     record["posted_until"] = _iso(end, tz)
     record["completed"] = end is not None and end <= now
     if not record["completed"]:
         record["note"] = "Aushang läuft; das Ende ist geplant."
+    if channel.kind == "internet":
+        record["outages"] = internet_outages(notice, min(end, now) if end else now)
     return record
-
-
-def _date(value: date | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _notice_record(notice: Notice, now: datetime, public_url: str) -> dict[str, Any]:
@@ -145,11 +199,31 @@ def _notice_record(notice: Notice, now: datetime, public_url: str) -> dict[str, 
 
 def _window_record(notice: Notice, tz: str) -> dict[str, Any]:
     return {
-        "start": _date(notice.posting_start),
-        "end": _date(notice.posting_end),
+        "start": notice.posting_start.isoformat() if notice.posting_start else None,
+        "end": notice.posting_end.isoformat() if notice.posting_end else None,
+        "extended_end": (
+            notice.effective_posting_end.isoformat()
+            if notice.extensions and notice.effective_posting_end
+            else None
+        ),
         "starts_at": _iso(notice.starts_at, tz),
         "ends_at": _iso(notice.ends_at, tz),
+        "posted_at": _iso(posted_at(notice), tz),
     }
+
+
+def extension_records(notice: Notice, tz: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "previous_end": e.previous_end.isoformat(),
+            "new_end": e.new_end.isoformat(),
+            "reason": e.reason,
+            "outage": e.outage_ref or None,
+            "by": _person(e.created_by),
+            "at": _iso(e.created_at, tz),
+        }
+        for e in notice.extensions
+    ]
 
 
 def _withdrawal_record(notice: Notice, tz: str) -> dict[str, Any] | None:
@@ -168,7 +242,7 @@ def _hint_record(notice: Notice) -> dict[str, Any]:
         return {"required": False}
     return {
         "required": True,
-        "posted_on": _date(notice.hint_posted_on),
+        "posted_on": notice.hint_posted_on.isoformat() if notice.hint_posted_on else None,
         "posted_by": _person(notice.hint_posted_by),
         "note": notice.hint_note or None,
     }
@@ -184,9 +258,11 @@ def build_aushangvermerk(
     """The Aushangvermerk of ``notice`` as of ``now``: a JSON-serialisable dict.
 
     Per channel of the Hauptsatzung: Internet from the Bereitstellung until the end of
-    the window (or the withdrawal); each notice board for the window; Amtsblatt and
-    newspaper only when binding, without times. Plus the responsible people, every
-    released version with its content hash, and the effective date per binding channel.
+    the window (or the withdrawal), with the server's own outages; each notice board
+    from the actual posting (release, or the planned start if later); Amtsblatt and
+    newspaper only when binding, without times. Plus recorded extensions, the
+    responsible people, every released version with its content hash, and the
+    effective date per binding channel (none for a withdrawn notice).
     """
     tenant = notice.tenant
     tz = tenant.timezone
@@ -206,15 +282,17 @@ def build_aushangvermerk(
         "tenant": {"name": tenant.name, "slug": tenant.slug, "ars": tenant.ars},
         "notice": _notice_record(notice, now, public_url),
         "posting_window": _window_record(notice, tz),
+        "extensions": extension_records(notice, tz),
         "provided_at": _iso(notice.provided_at, tz),
-        "provided_on": _date(notice.provided_on),
+        "provided_on": notice.provided_on.isoformat() if notice.provided_on else None,
         "withdrawal": _withdrawal_record(notice, tz),
         "channels": channels,
         "displays": displays,
         "effective": {
             "hauptsatzung": tenant.hauptsatzung_ref or None,
-            "per_channel": {k: _date(v) for k, v in per_kind.items()},
-            "overall": _date(overall),
+            "withdrawn": notice.status == "withdrawn",
+            "per_channel": {k: (v.isoformat() if v else None) for k, v in per_kind.items()},
+            "overall": overall.isoformat() if overall else None,
         },
         "hint": _hint_record(notice),
         "responsible": {

@@ -80,9 +80,11 @@ def _scoped(query: Any, scope: FeedScope) -> Any:
 
 
 def _visible(query: Any, now: datetime) -> Any:
-    """Released, already provided, and not personal data past its window (L15)."""
+    """Released (or withdrawn after its release: it stays, as a withdrawal), already
+    provided, and not personal data past its window (L15; is_public drops withdrawn
+    personal data)."""
     return query.where(
-        Notice.status == "released",
+        Notice.status.in_(("released", "withdrawn")),
         Notice.current_version_id.is_not(None),
         Notice.provided_at <= now,
         or_(Notice.contains_personal_data.is_(False), Notice.ends_at > now),
@@ -91,11 +93,11 @@ def _visible(query: Any, now: datetime) -> Any:
 
 def fingerprint(session: Session, scope: FeedScope) -> tuple[Any, ...]:
     """Changes whenever a notice of the scope is released, corrected or withdrawn."""
-    query = select(func.count(Notice.id), func.max(Notice.updated_at)).where(
-        Notice.status.in_(("released", "withdrawn"))
-    )
-    count, latest = session.execute(_scoped(query, scope)).one()
-    return (count, latest.isoformat() if latest else None)
+    query = select(
+        func.count(Notice.id), func.count(Notice.withdrawn_at), func.max(Notice.updated_at)
+    ).where(Notice.status.in_(("released", "withdrawn")))
+    count, withdrawn, latest = session.execute(_scoped(query, scope)).one()
+    return (count, withdrawn, latest.isoformat() if latest else None)
 
 
 def next_transition(session: Session, scope: FeedScope, now: datetime) -> datetime | None:
@@ -164,7 +166,7 @@ def collect(
         stamp = max(_aware(notice.updated_at), _aware(notice.provided_at or notice.updated_at))
         changed_at = stamp if changed_at is None else max(changed_at, stamp)
         meeting = meetings_by_notice.get(notice.id)
-        if meeting is not None and meeting.starts_at is not None:
+        if meeting is not None and meeting.starts_at is not None and notice.status == "released":
             meetings.append(meeting_event(notice, meeting, base_url))
     # A personal-data notice that just left changes the feed too.
     left = session.scalar(
@@ -205,6 +207,26 @@ def scope_meta(scope: FeedScope, base_url: str, updated: datetime) -> FeedMeta:
     )
 
 
+def _withdrawal(notice: Notice, version: NoticeVersion) -> Any:
+    """A FeedEntry factory: as it is for a released notice; for the current version of a
+    withdrawn one, the same id as a withdrawal (status, day, reason, updated then)."""
+    if notice.status != "withdrawn" or version.id != notice.current_version_id:
+        return FeedEntry
+    assert notice.withdrawn_at is not None
+    kind = notice.withdrawal_kind or "withdrawn"
+    label = "Vorzeitig beendet" if kind == "ended_early" else "Zurückgezogen"
+    day = local_date(_aware(notice.withdrawn_at), notice.tenant.timezone)
+    reason = notice.withdrawal_reason or ""
+
+    def make(**kw: Any) -> FeedEntry:
+        kw["title"] = f"{label}: {kw['title']}"
+        kw["summary"] = f"{label} am {day:%d.%m.%Y}. Grund: {reason}"
+        kw["updated"] = max(kw["published"], _aware(notice.withdrawn_at))  # type: ignore[arg-type]
+        return FeedEntry(status=kind, withdrawn_on=day, withdrawal_reason=reason, **kw)
+
+    return make
+
+
 def notice_entries(notice: Notice, base_url: str) -> list[FeedEntry]:
     """One entry per released version of a notice; ids never change (L20)."""
     tenant = notice.tenant
@@ -218,7 +240,7 @@ def notice_entries(notice: Notice, base_url: str) -> list[FeedEntry]:
         published = max(_aware(version.released_at), _aware(notice.provided_at))
         corrects = numbers.get(version.corrects_version_id) if version.corrects_version_id else None
         entries.append(
-            FeedEntry(
+            _withdrawal(notice, version)(
                 id=feeds.version_tag(notice_uri, version.number),
                 notice_uri=notice_uri,
                 notice_number=notice.number,

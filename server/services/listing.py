@@ -2,21 +2,22 @@
 
 The SQL conditions mirror ``notices.is_public`` so that lists never show what the
 notice page would refuse (not yet provided; personal data after its period, L15).
-Search is a plain case-insensitive LIKE over the current version's title, summary,
-text and Aktenzeichen: the same on SQLite and PostgreSQL, and fast enough for the
-few thousand notices a municipality publishes. (SQLite folds only ASCII letters.)
+Search is full text with German stemming and umlaut folding on both databases
+(server.services.search), ranked, with highlighted snippets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from math import ceil
 
+from markupsafe import Markup
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from ..models import Category, Notice, NoticeVersion, Tenant
+from . import search
 
 
 def public_condition(now: datetime) -> ColumnElement[bool]:
@@ -64,17 +65,13 @@ def in_aushang(
     return list(session.scalars(stmt).unique())
 
 
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 @dataclass
 class ArchivePage:
     items: list[Notice]
     total: int
     page: int
     per_page: int
+    snippets: dict[int, Markup] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -103,20 +100,13 @@ def search_archive(
 ) -> ArchivePage:
     """Every public notice (in Aushang, ended, withdrawn) matching the filters.
 
-    Each whitespace-separated word of ``query`` must occur in the title, summary,
-    text or Aktenzeichen. Dates filter the Bereitstellungstag, both inclusive.
+    Every word of ``query`` must match (by stem, or as a word's beginning) in the
+    title, summary, text, Aktenzeichen or a PDF attachment's text, or the query is
+    part of the Aktenzeichen; best matches first. Dates filter the
+    Bereitstellungstag, both inclusive.
     """
-    stmt = _base(tenant).where(public_condition(now))
-    for term in query.split()[:10]:
-        pattern = _like_pattern(term)
-        stmt = stmt.where(
-            or_(
-                NoticeVersion.title.ilike(pattern, escape="\\"),
-                NoticeVersion.summary.ilike(pattern, escape="\\"),
-                NoticeVersion.body_md.ilike(pattern, escape="\\"),
-                NoticeVersion.file_number.ilike(pattern, escape="\\"),
-            )
-        )
+    parsed = search.parse(query)
+    stmt = _base(tenant).where(public_condition(now), search.condition(session, parsed))
     if category is not None:
         stmt = stmt.where(Notice.category_id == category.id)
     if provided_from is not None:
@@ -126,14 +116,25 @@ def search_archive(
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     pages = max(1, ceil(total / per_page))
     page = min(max(page, 1), pages)
-    items = list(
-        session.scalars(
-            stmt.order_by(Notice.provided_at.desc(), Notice.number.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).unique()
-    )
-    return ArchivePage(items=items, total=total, page=page, per_page=per_page)
+    newest = (Notice.provided_at.desc(), Notice.number.desc())
+    rank = search.rank(session, parsed)
+    if parsed.empty or rank is not None:
+        order = (rank.desc(), *newest) if rank is not None else newest
+        items = list(
+            session.scalars(
+                stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+            ).unique()
+        )
+    else:
+        # SQLite: rank the matches in Python (a municipality's archive, not the web).
+        ranked = sorted(
+            session.scalars(stmt.order_by(*newest)).unique(),
+            key=lambda n: search.python_score(n, parsed),
+            reverse=True,
+        )
+        items = ranked[(page - 1) * per_page : page * per_page]
+    snippets = {n.id: s for n in items if (s := search.snippet(n, parsed)) is not None}
+    return ArchivePage(items=items, total=total, page=page, per_page=per_page, snippets=snippets)
 
 
 def notice_path(tenant_slug: str, number: str, version: int | None = None) -> str:

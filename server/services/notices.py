@@ -17,7 +17,7 @@ from ..domain.workflow import Action
 from ..models import Attachment, Category, Notice, NoticeVersion, Tenant, User
 from ..models.notices import VersionEditor
 from ..text import render_markdown
-from . import audit
+from . import audit, search
 from .files import StoredBlob
 
 FIELD_LABELS = {
@@ -445,7 +445,11 @@ def add_attachment(
     filename: str,
     title: str,
     now: datetime,
+    *,
+    text: str = "",
 ) -> Attachment:
+    """Attach an uploaded file to the working version; ``text`` is what the search
+    knows of its content (a PDF's text, extracted once at upload)."""
     attachable_version(notice, editor)
     _lock(session, notice)
     version = attachable_version(notice, editor)
@@ -458,6 +462,7 @@ def add_attachment(
         size=blob.size,
         sha256=blob.sha256,
         position=len(version.attachments),
+        text_content=text,
     )
     version.attachments.append(attachment)
     _record_editor(version, editor, "edited", now)
@@ -644,6 +649,7 @@ def release(
         notice.provided_on = posting.local_date(notice.provided_at, notice.tenant.timezone)
     notice.hint_required = any(c.kind == "internet" for c in category.binding_channels)
     notice.status = "released"
+    search.index_notice(notice)
     notice.updated_at = now
     session.flush()
     audit.record(
@@ -695,6 +701,7 @@ def start_correction(
                 size=a.size,
                 sha256=a.sha256,
                 position=a.position,
+                text_content=a.text_content,
             )
         )
     notice.versions.append(version)

@@ -6,11 +6,11 @@ never becomes 404 (L7); only personal data leaves after its period with 410 (L15
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from flask import (
@@ -19,7 +19,6 @@ from flask import (
     abort,
     current_app,
     g,
-    redirect,
     render_template,
     request,
     send_file,
@@ -29,10 +28,9 @@ from sqlalchemy import select
 
 from ..domain import posting
 from ..extensions import db
-from ..models import Attachment, Category, Feedback, Notice, NoticeVersion, Tenant
-from ..runtime import runtime
-from ..security import load_tenant, tenant_staff_required
-from ..services import evidence, listing, printing
+from ..models import Attachment, Category, Notice, NoticeVersion, Tenant
+from ..security import load_tenant
+from ..services import evidence, listing, printing, search
 from ..services import notices as svc
 from .clock import blob_store, request_now
 from .forms import parse_date
@@ -43,11 +41,6 @@ bp = Blueprint("public", __name__)
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
-FEEDBACK_TOPICS = {
-    "barrierefreiheit": "Barrierefreiheit",
-    "inhalt": "Inhalt einer Bekanntmachung",
-    "sonstiges": "Sonstiges",
-}
 
 
 # --- the warning banner on every public page (issue 13, build 4) ---------------------
@@ -183,6 +176,11 @@ def notice_context(
         "noindex": preview or notice.contains_personal_data,
         "file_url": file_url or public_file_url,
         "version_url": version_url,
+        "proof_url": (
+            url_for("public.public_proof_pdf", tenant=tenant.slug, number=notice.number)
+            if not preview and public_evidence.proof_available(notice, now)
+            else None
+        ),
     }
 
 
@@ -216,54 +214,83 @@ def index(tenant: str):
     )
 
 
-@bp.route("/<tenant>/archiv")
-def archive(tenant: str):
-    t = _tenant(tenant)
-    now = request_now()
+@dataclass
+class _ArchiveFilters:
+    query: str
+    cat_slug: str
+    category: Category | None
+    date_from: date | None
+    date_to: date | None
+    page_no: int
+    errors: dict[str, str]
+
+    def args(self) -> dict[str, str]:
+        """What goes back into the form. A date input may only carry an ISO date
+        (HTML): a parsed date is shown as one, an unparseable entry goes back as text,
+        so the person sees what to correct."""
+        raw = request.args
+        return {
+            "q": self.query,
+            "kategorie": self.cat_slug,
+            "von": self.date_from.isoformat() if self.date_from else raw.get("von") or "",
+            "bis": self.date_to.isoformat() if self.date_to else raw.get("bis") or "",
+        }
+
+
+def _archive_filters(t: Tenant) -> _ArchiveFilters:
     errors: dict[str, str] = {}
-    query = (request.args.get("q") or "").strip()[:200]
     cat_slug = request.args.get("kategorie") or ""
-    category = None
-    if cat_slug:
-        category = next((c for c in t.categories if c.slug == cat_slug), None)
-        if category is None:
-            errors["kategorie"] = "Diese Kategorie gibt es nicht."
+    category = next((c for c in t.categories if c.slug == cat_slug), None) if cat_slug else None
+    if cat_slug and category is None:
+        errors["kategorie"] = "Diese Kategorie gibt es nicht."
     date_from = parse_date(request.args.get("von"), "von", errors)
     date_to = parse_date(request.args.get("bis"), "bis", errors)
     if date_from and date_to and date_to < date_from:
         errors["bis"] = "Das Enddatum liegt vor dem Anfangsdatum."
-    try:
-        page_no = int(request.args.get("seite") or 1)
-    except ValueError:
-        page_no = 1
+    raw_page = request.args.get("seite") or "1"
+    return _ArchiveFilters(
+        query=(request.args.get("q") or "").strip()[:200],
+        cat_slug=cat_slug,
+        category=category,
+        date_from=date_from,
+        date_to=date_to,
+        page_no=int(raw_page) if raw_page.isdigit() else 1,
+        errors=errors,
+    )
+
+
+@bp.route("/<tenant>/archiv")
+def archive(tenant: str):
+    t = _tenant(tenant)
+    now = request_now()
+    f = _archive_filters(t)
     page = None
-    if not errors:
+    if not f.errors:
+        if search.ensure_indexed(db.session, t):
+            db.session.commit()  # notices released before the search existed
         page = listing.search_archive(
             db.session,
             t,
             now,
-            query=query,
-            category=category,
-            provided_from=date_from,
-            provided_to=date_to,
-            page=page_no,
+            query=f.query,
+            category=f.category,
+            provided_from=f.date_from,
+            provided_to=f.date_to,
+            page=f.page_no,
         )
-    # A date input may only carry an ISO date (HTML): a parsed date is shown as one, an
-    # unparseable entry goes back as text, so the person sees what to correct.
-    args = {"q": query, "kategorie": cat_slug,
-            "von": date_from.isoformat() if date_from else request.args.get("von") or "",
-            "bis": date_to.isoformat() if date_to else request.args.get("bis") or ""}  # fmt: skip
+    args = f.args()
+    dates = (("von", f.date_from), ("bis", f.date_to))
     return render_template(
         "public/archive.html",
         tenant=t,
         now=now,
         page=page,
-        errors=errors,
+        errors=f.errors,
         args=args,
         filter_args={k: v for k, v in args.items() if v},
-        text_dates={k for k, d in (("von", date_from), ("bis", date_to)) if args[k] and not d},
+        text_dates={k for k, d in dates if args[k] and not d},
         phase_of=lambda n: svc.notice_phase(n, now),
-    ), (400 if errors else 200)
+    ), (400 if f.errors else 200)
 
 
 # --- notice pages ----------------------------------------------------------------------
@@ -417,111 +444,7 @@ def attachment(tenant: str, sha256: str, filename: str):
     return _send_blob(blob_store(), sha256, att.media_type, att.filename, n, uploaded=True)
 
 
-# --- Aushangvermerk (staff only) -------------------------------------------------------
+# Routes of the same blueprint, kept in their own modules (registered on import).
+from . import public_evidence, public_feedback  # noqa: E402
 
-
-def _vermerk(number: str) -> dict[str, Any]:
-    t = g.tenant
-    now = request_now()
-    n = _load_notice(t, number)
-    if n.current_version is None:
-        abort(404, "Für nie freigegebene Bekanntmachungen gibt es keinen Aushangvermerk.")
-    return evidence.build_aushangvermerk(
-        n,
-        now,
-        public_url=public_url(t, n.number),
-        extra_channels=current_app.extensions.get("aushang_evidence_channels", ()),
-    )
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/aushangvermerk.json")
-@tenant_staff_required()
-def aushangvermerk_json(number: str):
-    record = _vermerk(number)
-    body = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True)
-    response = Response(body, mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="aushangvermerk-{number}.json"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/aushangvermerk.pdf")
-@tenant_staff_required()
-def aushangvermerk_pdf(number: str):
-    record = _vermerk(number)
-    response = Response(printing.aushangvermerk_pdf(record), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="aushangvermerk-{number}.pdf"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-# --- accessibility and feedback (L19) ----------------------------------------------------
-
-
-@bp.route("/<tenant>/barrierefreiheit")
-def accessibility(tenant: str):
-    t = _tenant(tenant)
-    return render_template("public/accessibility.html", tenant=t)
-
-
-def _clean_page_url(raw: str) -> str:
-    """Only paths of this site are kept (the form is prefilled from a link)."""
-    raw = raw.strip()[:500]
-    return raw if raw.startswith("/") and not raw.startswith("//") else ""
-
-
-@bp.route("/<tenant>/rueckmeldung", methods=["GET", "POST"])
-def feedback(tenant: str):
-    t = _tenant(tenant)
-    errors: dict[str, str] = {}
-    form = {
-        "topic": request.args.get("thema") or "barrierefreiheit",
-        "name": "",
-        "email": "",
-        "page_url": _clean_page_url(request.args.get("seite") or ""),
-        "message": "",
-    }
-    status = 200
-    if request.method == "POST":
-        form = {k: (request.form.get(k) or "").strip() for k in form}
-        form["page_url"] = _clean_page_url(form["page_url"])
-        if request.form.get("website"):  # honeypot, invisible to people
-            return redirect(url_for("public.feedback", tenant=t.slug, gesendet=1))
-        if form["topic"] not in FEEDBACK_TOPICS:
-            errors["topic"] = "Bitte ein Thema auswählen."
-        if not form["message"]:
-            errors["message"] = "Bitte geben Sie eine Nachricht ein."
-        elif len(form["message"]) > 5000:
-            errors["message"] = "Die Nachricht ist zu lang (höchstens 5000 Zeichen)."
-        if len(form["name"]) > 200:
-            errors["name"] = "Höchstens 200 Zeichen."
-        if form["email"] and (
-            len(form["email"]) > 200 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", form["email"])
-        ):
-            errors["email"] = "Bitte eine gültige E-Mail-Adresse angeben oder das Feld leeren."
-        if not errors and not runtime().feedback_limiter.hit(request.remote_addr or "?"):
-            abort(429, "Zu viele Nachrichten in kurzer Zeit. Bitte später erneut versuchen.")
-        if not errors:
-            db.session.add(
-                Feedback(
-                    tenant_id=t.id,
-                    created_at=request_now(),
-                    topic=form["topic"],
-                    name=form["name"],
-                    email=form["email"],
-                    page_url=form["page_url"],
-                    message=form["message"],
-                )
-            )
-            db.session.commit()
-            log.info("feedback tenant=%s topic=%s", t.slug, form["topic"])
-            return redirect(url_for("public.feedback", tenant=t.slug, gesendet=1))
-        status = 422
-    return render_template(
-        "public/feedback.html",
-        tenant=t,
-        form=form,
-        errors=errors,
-        topics=FEEDBACK_TOPICS,
-        sent=request.args.get("gesendet") == "1",
-    ), status
+__all__ = ["bp", "notice_context", "public_evidence", "public_feedback"]

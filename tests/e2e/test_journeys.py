@@ -286,6 +286,9 @@ def test_notice_from_editor_to_public_feeds_and_kiosk(browser, live_server, play
     browser.get(base + f"{ADMIN}/bekanntmachungen/{number}")
     browser.find_element(By.ID, "release_comment").send_keys("Geprüft.")
     submit(browser, "form[action$='/freigeben'] button[type=submit]")
+    # The confirmation restates what the release does (issue 17); then it happens.
+    assert "Was mit der Freigabe geschieht" in browser.find_element(By.TAG_NAME, "main").text
+    submit(browser, "form[method=post][action$='/freigeben'] button[type=submit]")
     assert "Die Fassung wurde freigegeben." in browser.find_element(By.TAG_NAME, "main").text
 
     # The public index links it; its page shows the attachment with the hash that holds.

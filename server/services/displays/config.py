@@ -22,7 +22,7 @@ from ...models import (
     Tenant,
     User,
 )
-from .. import audit
+from .. import audit, display_history
 from ..files import BlobStore
 from .manifest import build_items
 from .snapshot import applicable_content, snapshot_of
@@ -188,6 +188,7 @@ def save_display(
         session.add(display)
     _apply(session, tenant, display, data)
     session.flush()
+    display_history.record(session, display, now)  # evidence follows history (issue 17)
     if display.legal_board:
         check_legal_board(session, display, now, store, base_url)
     audit.record(

@@ -37,6 +37,7 @@ from ...models import (
     Outage,
     PlayEvent,
 )
+from .. import display_history
 
 
 def _iso(value: datetime | None, tz: str) -> str | None:
@@ -54,39 +55,41 @@ def configured_window(notice: Notice) -> tuple[datetime | None, datetime | None]
     return start, end
 
 
-def _selected(display: Display, notice: Notice) -> bool:
-    if display.all_categories:
-        return True
-    return any(c.id == notice.category_id for c in display.categories)
-
-
-def _carrying_displays(session: Session, notice: Notice, played: set[int]) -> list[Display]:
-    """Displays of the tenant whose selection covers the notice and that were enrolled
-    during the window, plus every display of the tenant that reported playing it.
-    Another tenant's display is never a channel of this notice, whatever it reported."""
+def _carrying_displays(
+    session: Session, notice: Notice, played: set[int], now: datetime
+) -> list[tuple[Display, display_history.State]]:
+    """Displays of the tenant whose selection covered the notice and that were enrolled
+    during the window, plus every display of the tenant that reported playing it, each
+    with its state at the start of the window. The selection, the test flag and the
+    legal-board flag are taken from the display's history (what it was then), never
+    from today's settings. Another tenant's display is never a channel of this notice."""
     start, end = configured_window(notice)
     candidates = session.scalars(
         select(Display)
         .where(Display.tenant_id == notice.tenant_id)
         .options(selectinload(Display.categories))
     ).all()
-    chosen: list[Display] = []
+    chosen: list[tuple[Display, display_history.State]] = []
     for display in candidates:
-        if display.test_display:
-            continue
-        if display.id in played:
-            chosen.append(display)
-            continue
-        if display.tenant_id != notice.tenant_id or not _selected(display, notice):
-            continue
-        if start is None or display.enrolled_at is None:
-            continue
-        if end is not None and display.enrolled_at >= end:
-            continue  # enrolled only after the posting ended
-        if display.revoked_at is not None and display.revoked_at <= start:
-            continue  # revoked before the posting began
-        chosen.append(display)
-    chosen.sort(key=lambda d: (not d.legal_board, d.name.casefold(), d.id))
+        if start is None:
+            states = [display_history.current(display)]
+        else:
+            until = min(end, now) if end is not None else now
+            states = display_history.states_between(session, display, start, max(until, start))
+        live = [s for s in states if not s.test_display]
+        if not live:
+            continue  # a test display all along (W7): not a publication channel
+        if display.id not in played:
+            if not any(s.selects(notice.category_id) for s in live):
+                continue
+            if start is None or display.enrolled_at is None:
+                continue
+            if end is not None and display.enrolled_at >= end:
+                continue  # enrolled only after the posting ended
+            if display.revoked_at is not None and display.revoked_at <= start:
+                continue  # revoked before the posting began
+        chosen.append((display, live[0]))
+    chosen.sort(key=lambda ds: (not ds[1].legal_board, ds[1].name.casefold(), ds[0].id))
     return chosen
 
 
@@ -231,16 +234,16 @@ def display_records(session: Session, notice: Notice, now: datetime) -> list[dic
     on_screen = _on_screen(session, notice, *window) if window else {}
 
     records: list[dict[str, Any]] = []
-    for display in _carrying_displays(session, notice, set(plays) | set(on_screen)):
+    for display, state in _carrying_displays(session, notice, set(plays) | set(on_screen), now):
         shown = sorted(plays.get(display.id, []), key=lambda p: p[2])
         beats = on_screen.get(display.id)
         seen = [t for p in shown for t in (p[2], p[3])] + ([beats[1], beats[2]] if beats else [])
         record: dict[str, Any] = {
             "kind": "display",
             "display_id": display.id,
-            "name": display.name,
-            "location": display.location,
-            "legal_board": display.legal_board,
+            "name": state.name,
+            "location": state.location,
+            "legal_board": state.legal_board,
             "configured_from": _iso(start, tz),
             "configured_until": _iso(end, tz),
             "posted_from": _iso(min(seen), tz) if seen else None,

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...domain.errors import ValidationFailed
 from ...mail import staff as mail_staff
 from ...models import (
     Display,
@@ -101,19 +100,10 @@ def detect_outages(session: Session, now: datetime, threshold: timedelta) -> int
 def decide_outage(
     session: Session, outage: Outage, user: Any, decision: str, note: str, now: datetime
 ) -> Outage:
-    from ...models import OUTAGE_DECISIONS
+    from ..extensions import check_decision, extend_for_outage
 
-    errors = {}
-    if decision not in OUTAGE_DECISIONS:
-        errors["decision"] = "Bitte eine Entscheidung wählen."
-    if not note.strip():
-        errors["note"] = "Bitte die Entscheidung kurz begründen."
-    if len(note) > 2000:
-        errors["note"] = "Höchstens 2000 Zeichen."
-    if errors:
-        raise ValidationFailed("Bitte prüfen Sie die Entscheidung zum Ausfall.", errors)
+    outage.note = check_decision(decision, note)
     outage.decision = decision
-    outage.note = note.strip()
     outage.decided_at = now
     outage.decided_by_id = user.id
     session.flush()
@@ -134,4 +124,6 @@ def decide_outage(
             "notices": outage.notice_numbers,
         },
     )
+    if decision == "extend":  # the remedy: extend the notices' windows (issue 17)
+        extend_for_outage(session, outage, user, now)
     return outage

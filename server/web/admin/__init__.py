@@ -10,11 +10,13 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from . import (  # noqa: E402,F401
     alert_delivery,
     alerts,
+    availability,
     common,
     dashboard,
     display_ops,
     displays,
     feedback,
+    notice_actions,
     notices,
     people_mailbox,
     preview,

@@ -31,6 +31,7 @@ from ...domain.workflow import Action
 from ...extensions import db
 from ...models import AuditEntry, Notice, NoticeVersion
 from ...security import tenant_staff_required
+from ...services import extensions, search
 from ...services import notices as svc
 from ...services.files import BlobStore, StorageFull, StorageUnavailable, store_upload
 from ..setup import ERROR_TEXTS, problem, wants_json
@@ -63,6 +64,7 @@ ACTION_FIELDS = {
     "correction": {"note": "correction_note_new"},
     "hint": {"posted_on": "hint_posted_on", "note": "hint_note"},
     "upload": {"attachment": "attachment", "attachment_title": "attachment_title"},
+    "extend": {"new_end": "new_end", "extension_reason": "extension_reason"},
 }
 
 
@@ -310,11 +312,18 @@ def _render_detail(
     hint = None
     if notice.hint_required and notice.current_version is not None and notice.provided_on:
         hint = svc.hint_text(notice, public_url(notice))
+    from .notice_actions import version_comparison
+
     return render_template(
         "admin/notices/detail.html",
         tenant=tenant,
         notice=notice,
         version=shown,
+        comparison=version_comparison(notice),
+        pending_outages=extensions.pending(db.session, notice, now),
+        required_end=extensions.required_end(db.session, notice, now)
+        if notice.status == "released"
+        else None,
         phase=svc.notice_phase(notice, now),
         can=_permissions(notice),
         audit_rows=_audit_rows(notice),
@@ -348,148 +357,6 @@ def notice_version(number: str, version_number: int):
     )
 
 
-# --- lifecycle actions ---------------------------------------------------------------
-
-
-def _act(number: str, action: str, run: Any, success: str) -> Any:
-    """Run one lifecycle step; a ValidationFailed shows the detail page with the
-    messages at the fields of that step's form (422), nothing stored."""
-    notice = svc.get_notice(db.session, g.tenant, number)
-    now = request_now()
-    try:
-        run(notice, now)
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        mapping = ACTION_FIELDS.get(action, {})
-        errors = {mapping.get(k, k): v for k, v in exc.field_errors.items()}
-        notice = svc.get_notice(db.session, g.tenant, number)
-        return _render_detail(
-            notice, errors=errors, message=exc.message, form=request.form, status=422
-        )
-    flash(success, "success")
-    return redirect(_detail_url(notice))
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/vorlegen", methods=["POST"])
-@tenant_staff_required("editor")
-def notice_submit(number: str):
-    return _act(
-        number,
-        "submit",
-        lambda n, now: svc.submit(db.session, n, actor(), now),
-        "Die Fassung liegt jetzt zur Freigabe vor.",
-    )
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/zurueckholen", methods=["POST"])
-@tenant_staff_required("editor")
-def notice_recall(number: str):
-    return _act(
-        number,
-        "recall",
-        lambda n, now: svc.recall(db.session, n, actor(), now),
-        "Die Fassung wurde zurückgeholt und kann wieder bearbeitet werden.",
-    )
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/zurueckgeben", methods=["POST"])
-@tenant_staff_required("approver")
-def notice_send_back(number: str):
-    comment = form_text("comment")
-    return _act(
-        number,
-        "send_back",
-        lambda n, now: svc.send_back(db.session, n, actor(), comment, now),
-        "Die Fassung wurde an die Redaktion zurückgegeben.",
-    )
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/freigeben", methods=["POST"])
-@tenant_staff_required("approver")
-def notice_release(number: str):
-    comment = form_text("comment")
-    return _act(
-        number,
-        "release",
-        lambda n, now: svc.release(db.session, n, actor(), comment, now),
-        "Die Fassung wurde freigegeben.",
-    )
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/berichtigen", methods=["POST"])
-@tenant_staff_required("editor")
-def notice_correction(number: str):
-    note = form_text("note").strip()
-
-    def run(notice: Notice, now: Any) -> None:
-        if not note:
-            raise ValidationFailed(
-                "Bitte geben Sie an, was berichtigt wird.",
-                {"note": "Bitte den Grund der Berichtigung angeben."},
-            )
-        svc.start_correction(db.session, notice, actor(), note, now)
-
-    return _act(
-        number,
-        "correction",
-        run,
-        "Eine Berichtigung wurde als neue Fassung angelegt. Bearbeiten Sie sie und legen "
-        "Sie sie zur Freigabe vor.",
-    )
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/zuruecknehmen", methods=["POST"])
-@tenant_staff_required("approver")
-def notice_withdraw(number: str):
-    kind = request.form.get("kind") or ""
-    reason = form_text("reason")
-    return _act(
-        number,
-        "withdraw",
-        lambda n, now: svc.withdraw(db.session, n, actor(), kind, reason, now),
-        "Die Bekanntmachung wurde zurückgezogen."
-        if kind == "withdrawn"
-        else "Der Aushang wurde vorzeitig beendet.",
-    )
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/hinweis", methods=["POST"])
-@tenant_staff_required("editor", "approver")
-def notice_hint(number: str):
-    errors: dict[str, str] = {}
-    posted_on = parse_date(request.form.get("posted_on"), "posted_on", errors)
-    note = form_text("note")
-
-    def run(notice: Notice, now: Any) -> None:
-        if posted_on is None and not errors:
-            errors["posted_on"] = "Bitte das Datum des Aushangs angeben."
-        if len(note) > 2000:
-            errors["note"] = "Höchstens 2000 Zeichen."
-        if errors:
-            raise ValidationFailed("Bitte prüfen Sie die Angaben zum Hinweis.", errors)
-        assert posted_on is not None
-        if posted_on > local_date(now, g.tenant.timezone):
-            raise ValidationFailed(
-                "Der Hinweis kann nicht in der Zukunft ausgehängt worden sein.",
-                {"posted_on": "Das Datum liegt in der Zukunft."},
-            )
-        svc.mark_hint_posted(db.session, notice, actor(), posted_on, note, now)
-
-    return _act(number, "hint", run, "Der Aushang des Hinweises wurde vermerkt.")
-
-
-@bp.route("/<tenant>/bekanntmachungen/<number>/loeschen", methods=["POST"])
-@tenant_staff_required("editor")
-def notice_delete(number: str):
-    notice = svc.get_notice(db.session, g.tenant, number)
-    now = request_now()
-    svc.delete_draft(db.session, notice, actor(), now)
-    db.session.commit()
-    flash(f"Der Entwurf {number} wurde gelöscht.", "success")
-    return redirect(url_for("admin.notices", tenant=g.tenant.slug))
-
-
 # --- attachments -------------------------------------------------------------------
 
 
@@ -516,13 +383,19 @@ def notice_attachment_upload(number: str):
             raise ValidationFailed(
                 "Die Bezeichnung ist zu lang.", {"attachment_title": "Höchstens 300 Zeichen."}
             )
+        store = blob_store()
         blob = store_upload(
-            blob_store(),
+            store,
             upload.stream,
             svc.safe_filename(upload.filename),
             max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
         )
-        attachment = svc.add_attachment(db.session, notice, user, blob, upload.filename, title, now)
+        text = ""
+        if blob.media_type == "application/pdf":
+            text = search.pdf_text(store.path_for(blob.sha256))
+        attachment = svc.add_attachment(
+            db.session, notice, user, blob, upload.filename, title, now, text=text
+        )
         filename = attachment.filename
         db.session.commit()
     except (ValidationFailed, StorageFull, StorageUnavailable) as exc:

@@ -21,6 +21,7 @@ T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 DECLARED = {
     "notices.record_phase_changes": 60,
+    "notices.server_heartbeat": 60,
     "oparl.sync_sources": 900,
     "alerts.poll_nina": 30,
     "alerts.tick": 15,

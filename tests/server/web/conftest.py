@@ -87,6 +87,7 @@ class World:
     token_id: int = 0
     outage_id: int = 0
     display_sha: str = ""
+    internet_outage_id: int = 0
 
     def url(self, path: str, tenant: Tenant | None = None) -> str:
         return f"/admin/{(tenant or self.a).slug}/{path}"
@@ -170,6 +171,13 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
     session.add(feedback)
     session.commit()
     display_ids = _display_world(app_ctx, session, a, users["admin"], now)
+    from server.models import InternetOutage
+
+    internet_outage = InternetOutage(
+        tenant_id=a.id, started_at=now, ended_at=now, detected_at=now, notices=""
+    )
+    session.add(internet_outage)
+    session.commit()
     board = next(c for c in a.channels if c.kind == "board")
     board_b = next(c for c in b.channels if c.kind == "board")
     return World(
@@ -188,6 +196,7 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         b_attachment=b_attachment,
         alert_id=alert.id,
         feedback_id=feedback.id,
+        internet_outage_id=internet_outage.id,
         **display_ids,
     )
 

@@ -112,6 +112,7 @@ def _fill(rule: str, w: World) -> str:
         "content_id": str(w.content_id),
         "token_id": str(w.token_id),
         "outage_id": str(w.outage_id),
+        "internet_outage_id": str(w.internet_outage_id),
         "digest": w.display_sha,
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)

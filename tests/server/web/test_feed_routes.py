@@ -160,7 +160,11 @@ def test_personal_data_leaves_the_feeds_after_the_window(client, factory, sessio
         assert b"Friedhofssatzung" in body, fmt  # the other notice stays (L7)
 
 
-def test_withdrawn_and_unreleased_notices_are_not_listed(client, factory, session, world):
+def test_withdrawn_notice_stays_as_a_withdrawal_and_drafts_are_not_listed(
+    client, factory, session, world
+):
+    before = json.loads(client.get("/musterstadt/feeds/notices.json").data)["items"]
+    assert len(before) == 1 and before[0]["_aushang"]["status"] == "released"
     svc.withdraw(session, world["notice"], world["approver"], "withdrawn", "Fehler", factory.now)
     draft = svc.create_notice(
         session,
@@ -171,8 +175,19 @@ def test_withdrawn_and_unreleased_notices_are_not_listed(client, factory, sessio
     )
     session.commit()
     body = client.get("/musterstadt/feeds/notices.json").data
-    assert json.loads(body)["items"] == []
+    items = json.loads(body)["items"]
+    assert [i["id"] for i in items] == [before[0]["id"]]  # same id, not dropped
+    assert items[0]["title"].startswith("Zurückgezogen: ")
+    assert items[0]["_aushang"]["status"] == "withdrawn"
+    assert items[0]["_aushang"]["withdrawal_reason"] == "Fehler"
+    assert items[0]["_aushang"]["withdrawn_on"] == factory.now.date().isoformat()
     assert draft.number.encode() not in body
+    for fmt in ("rss", "atom"):
+        parsed = feedparser.parse(client.get(f"/musterstadt/feeds/notices.{fmt}").data)
+        assert [e.id for e in parsed.entries] == [before[0]["id"]], fmt
+        assert parsed.entries[0]["aushang_status"] == "withdrawn", fmt
+    ics = client.get("/musterstadt/feeds/notices.ics").get_data(as_text=True)
+    assert "STATUS:CANCELLED" in ics and "Entwurf geheim" not in ics
 
 
 def test_meetings_appear_in_the_calendar(client, world, session):

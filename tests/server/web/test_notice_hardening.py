@@ -73,7 +73,7 @@ def test_last_editor_with_approver_role_cannot_release_a_colleagues_draft(
     # A third person releases.
     login_as(client, w.users["approver"])
     page = body(client.get(f"{A}/{number}"))
-    assert ">Freigeben</button>" in page and "Vier-Augen-Prinzip" not in page
+    assert ">Prüfen und freigeben …</button>" in page and "Vier-Augen-Prinzip" not in page
     assert client.post(f"{A}/{number}/freigeben", data={"comment": "ok"}).status_code == 302
     db.session.expire_all()
     assert w.draft.status == "released"
