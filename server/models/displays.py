@@ -109,6 +109,10 @@ class Display(db.Model):
     # or foreign heartbeat, play event or acknowledgement); staff clear it.
     suspicious_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspicious_reason: Mapped[str | None] = mapped_column(Text)
+    # Hash of the device identity the player keeps across reboots (issue 16): re-enrolment
+    # with it returns this display, so its evidence stays on one record.
+    device_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # außer Betrieb
 
     tenant: Mapped[Tenant] = relationship()
     groups: Mapped[list[DisplayGroup]] = relationship(
@@ -177,8 +181,19 @@ class PairingRequest(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_key_hash: Mapped[str | None] = mapped_column(String(64))
+    # A device with a new identity enrolled by provisioning key under the hostname of an
+    # existing display: staff decide "Gerät tauschen" or a new display (issue 16).
+    candidate_display_id: Mapped[int | None] = mapped_column(
+        ForeignKey("display.id", ondelete="CASCADE"), index=True
+    )
+    provisioning_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("display_provisioning_token.id", ondelete="SET NULL")
+    )
 
-    display: Mapped[Display | None] = relationship()
+    display: Mapped[Display | None] = relationship(foreign_keys=[display_id])
+    candidate_display: Mapped[Display | None] = relationship(foreign_keys=[candidate_display_id])
+    provisioning_token: Mapped[ProvisioningToken | None] = relationship()
     paired_by: Mapped[User | None] = relationship()
 
 

@@ -1,0 +1,49 @@
+"""displays: a device identity that survives reboots, retired displays, swap candidates
+(issue 16)
+
+Revision ID: 0014_display_identity
+Revises: 0009_version_editors
+Create Date: 2026-12-04 01:30:00
+
+Existing displays have no identity yet: the first re-enrolment of their player with one
+adopts it (same hostname, same Kommune), so upgrading a fleet creates no duplicates.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import server.models.types
+
+
+# revision identifiers, used by Alembic.
+revision = '0014_display_identity'
+down_revision = '0009_version_editors'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('display', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('retired_at', server.models.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f('ix_display_device_key_hash'), ['device_key_hash'], unique=False)
+    with op.batch_alter_table('display_pairing', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('candidate_display_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('provisioning_token_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_display_pairing_candidate_display_id'), ['candidate_display_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_display_pairing_candidate_display_id_display'), 'display', ['candidate_display_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_foreign_key(batch_op.f('fk_display_pairing_provisioning_token_id_display_provisioning_token'), 'display_provisioning_token', ['provisioning_token_id'], ['id'], ondelete='SET NULL')
+
+
+def downgrade():
+    with op.batch_alter_table('display_pairing', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_display_pairing_provisioning_token_id_display_provisioning_token'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_display_pairing_candidate_display_id_display'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_display_pairing_candidate_display_id'))
+        batch_op.drop_column('provisioning_token_id')
+        batch_op.drop_column('candidate_display_id')
+        batch_op.drop_column('device_key_hash')
+    with op.batch_alter_table('display', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_display_device_key_hash'))
+        batch_op.drop_column('retired_at')
+        batch_op.drop_column('device_key_hash')
