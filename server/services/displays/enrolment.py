@@ -258,8 +258,9 @@ def _display_for(
 ) -> Display | None:
     # The display of this device identity; else an offline one of the same hostname (a
     # re-imaged device, or a display enrolled before players had an identity). A device
-    # cannot be in two places: while that display is online, a second device sharing its
-    # hostname ("raspberrypi" in a roll-out) is a new display. Retired ones never count.
+    # cannot be in two places: while that display is online, or before it was ever seen
+    # (devices of a roll-out enrolling at once), a second device sharing its hostname
+    # ("raspberrypi") is a new display. Retired ones never count.
     active = (Display.tenant_id == tenant_id, Display.retired_at.is_(None))
     own = session.scalar(select(Display).where(*active, Display.device_key_hash == key_hash))
     name = hostname.strip()[:200]
@@ -268,7 +269,7 @@ def _display_for(
     same_name = session.scalar(
         select(Display).where(*active, Display.hostname == name).order_by(Display.id).limit(1)
     )
-    if same_name is None or reports.is_online(same_name, now):
+    if same_name is None or same_name.last_seen is None or reports.is_online(same_name, now):
         return None
     return same_name
 

@@ -38,6 +38,7 @@ KIOSK_FILES = {
     "kiosk.js": "text/javascript; charset=utf-8",
     "paginate.js": "text/javascript; charset=utf-8",
     "precedence.js": "text/javascript; charset=utf-8",
+    "warnings.js": "text/javascript; charset=utf-8",
 }
 # The player's own policy for the page (player/localserver.py), so the preview runs
 # the page under the same restrictions as a screen does.

@@ -184,3 +184,13 @@ def _heartbeats(session, display_id: int) -> int:
     return session.scalar(
         select(func.count()).select_from(Heartbeat).where(Heartbeat.display_id == display_id)
     )
+
+
+def test_devices_of_a_rollout_sharing_a_hostname_enrol_at_once_as_new_displays(
+    client, dw, session, now
+):
+    _, plain = enrolment.create_provisioning_token(session, dw.tenant, dw.admin, "Rollout", now)
+    session.commit()
+    answers = [_enrol(client, plain, f"device-key-{n:020d}", "raspberrypi") for n in range(3)]
+    assert [a.json["status"] for a in answers] == ["paired"] * 3
+    assert len({a.json["display"]["id"] for a in answers}) == 3
