@@ -298,6 +298,25 @@ def parse_manifest(data: Any) -> Manifest:
     )
 
 
+def crest_of(manifest: Manifest | None) -> Blob | None:
+    """The Kommune's crest of the manifest's optional ``board``; None when there is none or
+    it is unusable (a head line without a crest, never a lost manifest)."""
+    board = manifest.raw.get("board") if manifest else None
+    crest = board.get("crest") if isinstance(board, dict) else None
+    if crest is None:
+        return None
+    try:
+        return _blob(crest, "board.crest")
+    except ProtocolError:
+        return None
+
+
+def kommune_of(manifest: Manifest | None) -> str | None:
+    board = manifest.raw.get("board") if manifest else None
+    name = board.get("kommune") if isinstance(board, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
+
+
 def blobs_of(items: Iterable[Item], alerts: Iterable[Alert]) -> dict[str, Blob]:
     """Every file the items and warnings refer to, by hash."""
     found: dict[str, Blob] = {}

@@ -22,6 +22,7 @@
     ackOnce: function (id) { ackOnce(id); },
     current: current
   });
+  var board = window.AushangBoard(el, function () { return serverNow(); });
   var screensFor = W.screensFor, renderScreen = W.renderScreen, drawPage = W.drawPage;
   var renderStrips = W.renderStrips, langOf = W.langOf;
 
@@ -79,6 +80,7 @@
     state = s;
     receivedAt = Date.now();
     renderStale();
+    board.update(s);
     if (!s.enrolled) {
       plan = null;
       stopTakeover();
@@ -213,11 +215,23 @@
     return after;
   }
 
+  function showPosition() {
+    // "Aushang 3 von 12": the notices and pages of the cycle, warnings between them not counted.
+    var n = 0, total = 0;
+    rotation.entries.forEach(function (e, i) {
+      if (!e.item) return;
+      total++;
+      if (i <= rotation.index) n = total;
+    });
+    board.position(rotation.entries[rotation.index].item ? n : 0, total);
+  }
+
   function next() {
     var entries = rotation.entries;
     if (!entries.length) return;
     rotation.index = nextIndex();
     var entry = entries[rotation.index];
+    showPosition();
     rotation.token++;
     rotation.key = entry.key;
     if (entry.warning) {

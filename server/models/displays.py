@@ -341,3 +341,21 @@ class DisplayChange(db.Model):
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TenantCrest(db.Model):
+    """The Kommune's crest (Wappen) that every display of the tenant shows beside its name
+    (issue 16); uploaded by the tenant admin, checked by content, stored by hash."""
+
+    __tablename__ = "display_crest"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )

@@ -1,5 +1,5 @@
-"""displays: a device identity that survives reboots, retired displays, swap candidates
-(issue 16)
+"""displays: a device identity that survives reboots, retired displays, swap candidates,
+the Kommune's crest on the screens (issue 16)
 
 Revision ID: 0014_display_identity
 Revises: 0009_version_editors
@@ -22,6 +22,18 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        'display_crest',
+        sa.Column('tenant_id', sa.Integer(), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('media_type', sa.String(length=100), nullable=False),
+        sa.Column('size', sa.BigInteger(), nullable=False),
+        sa.Column('updated_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_by_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_display_crest_tenant_id_tenant'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_display_crest_updated_by_id_user_account'), ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('tenant_id', name=op.f('pk_display_crest')),
+    )
     with op.batch_alter_table('display', schema=None) as batch_op:
         batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('retired_at', server.models.types.UTCDateTime(timezone=True), nullable=True))
@@ -43,7 +55,9 @@ def downgrade():
         batch_op.drop_column('provisioning_token_id')
         batch_op.drop_column('candidate_display_id')
         batch_op.drop_column('device_key_hash')
+    op.drop_table('display_crest')
     with op.batch_alter_table('display', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_display_device_key_hash'))
         batch_op.drop_column('retired_at')
         batch_op.drop_column('device_key_hash')
+    op.drop_table('display_crest')

@@ -31,6 +31,7 @@ from ... import notify
 from ...domain.playlist import PlaylistEntry, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
+from . import board as board_svc
 from . import slides as slide_svc
 from .reports import AlertMetaCache, HeartbeatLimiter
 from .sent import Ref, SentLog
@@ -241,11 +242,14 @@ def build_items(
             )
             moments.append(content.valid_until)
     screen = {"timezone": snap.tenant_tz, "schedule": json.loads(snap.schedule)}
-    fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)}'
+    board = board_svc.board_json(session, tenant, store)
+    fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)},"board":{_dumps(board)}'
     blobs: dict[str, str] = {}
     for item in items:
         for b in [item["slide"], *item["assets"]]:
             blobs[b["sha256"]] = b["media_type"]
+    if board["crest"] is not None:
+        blobs[board["crest"]["sha256"]] = board["crest"]["media_type"]
     return Part(
         fragment=fragment,
         digest=hashlib.sha256(fragment.encode()).hexdigest(),

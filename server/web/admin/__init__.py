@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401
     alerts,
     common,
     dashboard,
+    display_board,
     display_ops,
     displays,
     feedback,
