@@ -49,6 +49,7 @@ class Item:
     valid_from: datetime
     valid_until: datetime | None
     duration_s: int
+    max_pages: int | None = None  # pages per cycle (issue 16); None: all
 
     def blobs(self) -> tuple[Blob, ...]:
         return (self.slide, *self.assets)
@@ -207,6 +208,7 @@ def parse_item(data: Any, where: str) -> Item:
         valid_from=valid_from,
         valid_until=valid_until,
         duration_s=duration,
+        max_pages=cap if isinstance(cap := data.get("max_pages"), int) and cap >= 1 else None,
     )
 
 

@@ -83,6 +83,7 @@ def _item_view(item: Item) -> dict[str, Any]:
         "title": item.title,
         "url": ("/assets/" if item.kind == "image" else "/slides/") + item.slide.sha256,
         "duration_s": item.duration_s,
+        "max_pages": item.max_pages,
     }
 
 

@@ -13,7 +13,7 @@
   var rev = null;
   var acked = {};
   var showing = null;
-  var rotation = { entries: [], index: -1, key: null, token: 0, timer: null, timerFn: null, pages: [], page: 0, pagedEl: null, front: null, fresh: [], resume: null };
+  var rotation = { entries: [], index: -1, key: null, token: 0, timer: null, timerFn: null, pages: [], page: 0, pagedEl: null, front: null, fresh: [], resume: null, pageFrom: 0, pageEnd: 0, nextPageOf: {} };
   var takeover = { key: null, screens: [], pos: 0, timer: null, token: 0, kind: null };
   var current = { warning: null, screen: null };
   var W = window.AushangWarnings({
@@ -261,6 +261,7 @@
       img.hidden = false;
       el("page-indicator").hidden = true;
       rotation.pages = [];
+      rotation.pageFrom = rotation.pageEnd = 0;
       afterPaint(function () { if (token === rotation.token) played(item); });
       schedule(item.duration_s, next);
     });
@@ -292,8 +293,8 @@
       var paged = doc.querySelector("[data-paged]");
       rotation.pagedEl = paged;
       rotation.pages = paged ? window.AushangPaginate.split(paged, paged.textContent) : [null];
-      rotation.page = 0;
-      if (paged) paged.textContent = rotation.pages[0];
+      pageWindow(item);
+      if (paged) paged.textContent = rotation.pages[rotation.page];
       el("image").hidden = true;
       back.classList.add("active");
       if (rotation.front && rotation.front !== back) rotation.front.classList.remove("active");
@@ -301,7 +302,7 @@
       renderPageIndicator();
       afterPaint(function () { if (token === rotation.token) played(item); });
       schedule(item.duration_s, function nextPage() {
-        if (rotation.page + 1 < rotation.pages.length) {
+        if (rotation.page + 1 < rotation.pageEnd) {
           showPage(rotation.page + 1);
           schedule(item.duration_s, nextPage);
         } else {
@@ -313,6 +314,17 @@
     back.src = item.url;
   }
 
+  function pageWindow(item) {
+    // At most max_pages pages of a notice per cycle (issue 16); the next cycle goes on
+    // from the page after, so every page comes round, and the QR code has the whole text.
+    var total = rotation.pages.length, cap = item.max_pages || 0;
+    var from = cap && total > cap ? (rotation.nextPageOf[item.id] || 0) % total : 0;
+    var end = cap ? Math.min(total, from + cap) : total;
+    rotation.nextPageOf[item.id] = end >= total ? 0 : end;
+    rotation.page = rotation.pageFrom = from;
+    rotation.pageEnd = end;
+  }
+
   function showPage(i) {
     rotation.page = i;
     if (rotation.pagedEl) rotation.pagedEl.textContent = rotation.pages[i];
@@ -321,8 +333,11 @@
 
   function renderPageIndicator() {
     var box = el("page-indicator");
-    if (rotation.pages.length > 1) {
-      box.textContent = "Seite " + (rotation.page + 1) + " von " + rotation.pages.length;
+    var total = rotation.pages.length;
+    if (total > 1) {
+      var more = rotation.page + 1 === rotation.pageEnd && rotation.pageEnd < total;
+      box.textContent = "Seite " + (rotation.page + 1) + " von " + total +
+        (more ? " · weiter auf Seite " + (rotation.pageEnd + 1) + " (nächster Durchlauf, QR-Code)" : "");
       box.hidden = false;
     } else {
       box.hidden = true;
@@ -405,6 +420,7 @@
       var s = current.screen;
       return {
         key: rotation.key, page: rotation.page, pages: rotation.pages.slice(), showing: showing,
+        page_window: [rotation.pageFrom, rotation.pageEnd],
         warning: current.warning && !el("warning").hidden ? String(current.warning.id) : null,
         language: s ? langOf(s.info) : null,
         warning_page: s ? s.page : null,

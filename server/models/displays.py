@@ -87,6 +87,9 @@ class Display(db.Model):
     # Content selection: all notices of the tenant, or only the chosen categories.
     all_categories: Mapped[bool] = mapped_column(Boolean, default=True)
     notice_duration_s: Mapped[int] = mapped_column(Integer, default=15)
+    # Pages of one notice per cycle (issue 16): the next ones follow in the next cycle,
+    # all of them are reachable by the QR code at once. 0 = every page in every cycle.
+    max_pages: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     cycle_limit_s: Mapped[int] = mapped_column(Integer, default=300)
     # Screen hours as the contract's JSON list (PLAYER_CONTRACT "screen").
     screen_schedule: Mapped[str] = mapped_column(Text, default="[]")

@@ -163,6 +163,7 @@ def manifest_state(
                 "title": item.get("title", ""),
                 "url": blob_url(item["slide"]["sha256"]),
                 "duration_s": item["duration_s"],
+                "max_pages": item.get("max_pages"),
             }
         )
     warnings = [

@@ -192,8 +192,10 @@ def build_items(
         url = slide_svc.public_notice_url(base_url, tenant, notice)
         refs.add(Ref("notice", notice.id, version.number, version.content_hash))
         for slide in slide_svc.notice_slides(store, notice, version, snap.orientation, url):
+            capped = {"max_pages": snap.max_pages} if snap.max_pages and slide.paged else {}
             items.append(
                 {
+                    **capped,
                     "id": f"notice-{notice.id}-v{version.number}{slide.suffix}",
                     "kind": "notice",
                     "title": slide_svc.strip_bidi(version.title),
@@ -213,6 +215,7 @@ def build_items(
                     text_chars=slide.text_chars,
                     paged=slide.paged,
                     is_notice=True,
+                    max_pages=snap.max_pages,
                 )
             )
         moments.append(notice.ends_at)

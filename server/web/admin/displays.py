@@ -133,6 +133,7 @@ def _form_from(display: Display | None) -> dict[str, Any]:
             "categories": [],
             "groups": [],
             "notice_duration_s": "15",
+            "max_pages": "3",
             "cycle_limit_s": "300",
             "schedule": [("", "", "")] * SCHEDULE_ROWS,
         }
@@ -154,6 +155,7 @@ def _form_from(display: Display | None) -> dict[str, Any]:
         "categories": [c.id for c in display.categories],
         "groups": [gr.id for gr in display.groups],
         "notice_duration_s": str(display.notice_duration_s),
+        "max_pages": str(display.max_pages),
         "cycle_limit_s": str(display.cycle_limit_s),
         "schedule": schedule,
     }
@@ -179,6 +181,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         "categories": [int(v) for v in f.getlist("categories") if v.isdigit()],
         "groups": [int(v) for v in f.getlist("groups") if v.isdigit()],
         "notice_duration_s": f.get("notice_duration_s", ""),
+        "max_pages": f.get("max_pages", ""),
         "cycle_limit_s": f.get("cycle_limit_s", ""),
         "schedule": rows,
     }
@@ -200,6 +203,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         category_ids=form["categories"],
         group_ids=form["groups"],
         notice_duration_s=parse_int(form["notice_duration_s"], "notice_duration_s", errors),
+        max_pages=parse_int(form["max_pages"] or "0", "max_pages", errors),
         cycle_limit_s=parse_int(form["cycle_limit_s"], "cycle_limit_s", errors),
         screen_schedule=schedule,
         extra_errors=errors,
