@@ -19,6 +19,7 @@ from player.client import HttpClient
 from player.clock import SystemClock
 from player.config import ConfigError, PlayerConfig, load_config
 from player.daemon import Player, notify_ready
+from player.identity import load_identity
 from player.localserver import KioskServer
 
 log = logging.getLogger("player")
@@ -64,6 +65,7 @@ def build(config: PlayerConfig) -> tuple[Player, KioskServer, SystemClock]:
         clock,
         ScreenAdapter(config.screen_control, config.screen_output),
         provisioning_token=config.provisioning_token,
+        device_key=load_identity(config.identity_file or config.state_dir / "identity"),
         stale_after_s=config.stale_after_seconds,
         poll_wait_s=config.poll_wait_seconds,
         heartbeat_s=config.heartbeat_seconds,

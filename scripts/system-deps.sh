@@ -13,6 +13,8 @@ command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 # nginx-light is bookworm's small build; the tests never start it as a service.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# The slow install test into a debootstrapped bookworm (scripts/debootstrap-root.sh).
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need="$need debootstrap"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "Installing Debian packages:$need"

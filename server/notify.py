@@ -161,6 +161,7 @@ _DISPLAY_FIELDS = (
     "resolution_w",
     "resolution_h",
     "cycle_limit_s",
+    "max_pages",
 )
 
 

@@ -87,6 +87,9 @@ class Display(Model):
     # Content selection: all notices of the tenant, or only the chosen categories.
     all_categories: Mapped[bool] = mapped_column(Boolean, default=True)
     notice_duration_s: Mapped[int] = mapped_column(Integer, default=15)
+    # Pages of one notice per cycle (issue 16): the next ones follow in the next cycle,
+    # all of them are reachable by the QR code at once. 0 = every page in every cycle.
+    max_pages: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     cycle_limit_s: Mapped[int] = mapped_column(Integer, default=300)
     # Screen hours as the contract's JSON list (PLAYER_CONTRACT "screen").
     screen_schedule: Mapped[str] = mapped_column(Text, default="[]")
@@ -109,6 +112,10 @@ class Display(Model):
     # or foreign heartbeat, play event or acknowledgement); staff clear it.
     suspicious_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspicious_reason: Mapped[str | None] = mapped_column(Text)
+    # Hash of the device identity the player keeps across reboots (issue 16): re-enrolment
+    # with it returns this display, so its evidence stays on one record.
+    device_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # außer Betrieb
 
     tenant: Mapped[Tenant] = relationship()
     groups: Mapped[list[DisplayGroup]] = relationship(
@@ -177,8 +184,19 @@ class PairingRequest(Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_key_hash: Mapped[str | None] = mapped_column(String(64))
+    # A device with a new identity enrolled by provisioning key under the hostname of an
+    # existing display: staff decide "Gerät tauschen" or a new display (issue 16).
+    candidate_display_id: Mapped[int | None] = mapped_column(
+        ForeignKey("display.id", ondelete="CASCADE"), index=True
+    )
+    provisioning_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("display_provisioning_token.id", ondelete="SET NULL")
+    )
 
-    display: Mapped[Display | None] = relationship()
+    display: Mapped[Display | None] = relationship(foreign_keys=[display_id])
+    candidate_display: Mapped[Display | None] = relationship(foreign_keys=[candidate_display_id])
+    provisioning_token: Mapped[ProvisioningToken | None] = relationship()
     paired_by: Mapped[User | None] = relationship()
 
 
@@ -326,3 +344,21 @@ class DisplayChange(Model):
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TenantCrest(Model):
+    """The Kommune's crest (Wappen) that every display of the tenant shows beside its name
+    (issue 16); uploaded by the tenant admin, checked by content, stored by hash."""
+
+    __tablename__ = "display_crest"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )

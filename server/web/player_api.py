@@ -22,7 +22,7 @@ from werkzeug.http import http_date
 from .. import notify
 from ..domain.errors import NotFound, PermissionDenied, ValidationFailed
 from ..extensions import csrf, db
-from ..models import Display
+from ..models import Display, PairingRequest
 from ..runtime import caches, runtime
 from ..security import token_hash
 from ..services import alerts as alert_svc
@@ -162,6 +162,9 @@ def enroll():
     if not isinstance(body, dict) or not isinstance(body.get("player_version"), str):
         raise ValidationFailed("player_version fehlt.", {"player_version": "fehlt"})
     hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
+    device_key = body.get("device_key", "")
+    if not isinstance(device_key, str) or not (device_key == "" or 16 <= len(device_key) <= 200):
+        raise ValidationFailed("device_key ungültig.", {"device_key": "16–200 Zeichen"})
     now = now_()
     remote = client_address()
     key = limit_key("address", remote)
@@ -181,6 +184,8 @@ def enroll():
                 player_version=body["player_version"],
                 hostname=hostname,
                 now=now,
+                device_key=device_key,
+                remote_addr=remote,
             )
         except PermissionDenied as exc:
             db.session.rollback()
@@ -188,6 +193,11 @@ def enroll():
             db.session.commit()
             log.warning("event=provisioning_rejected remote=%s", remote)
             reject("provisioning_rejected", 403, message=exc.message)
+        if isinstance(issued, enrolment.Pending):
+            answer = _pairing_answer(issued.pairing, issued.secret)
+            db.session.commit()
+            log.info("event=display_swap_candidate display=%s", issued.pairing.candidate_display_id)
+            return jsonify(answer), 201
         db.session.commit()
         log.info("event=display_enrolled display=%s method=provisioning", issued.display.id)
         return _token_answer(issued), 201
@@ -199,16 +209,21 @@ def enroll():
         hostname=hostname,
         remote_addr=remote,
         now=now,
+        device_key=device_key,
     )
-    answer = {
+    answer = _pairing_answer(pairing, secret)
+    db.session.commit()
+    return jsonify(answer), 201
+
+
+def _pairing_answer(pairing: PairingRequest, secret: str) -> dict[str, Any]:
+    return {
         "status": "pending",
         "pairing_code": pairing.code,
         "claim_secret": secret,
         "expires_at": isoz(pairing.expires_at),
         "poll_after_s": enrolment.POLL_AFTER_S,
     }
-    db.session.commit()
-    return jsonify(answer), 201
 
 
 def _token_answer(issued: enrolment.Issued) -> Response:

@@ -30,6 +30,7 @@ from ... import notify
 from ...domain.playlist import PlaylistEntry, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
+from . import board as board_svc
 from . import slides as slide_svc
 from .reports import AlertMetaCache, HeartbeatLimiter
 from .sent import Ref, SentLog
@@ -180,8 +181,10 @@ def build_items(
         url = slide_svc.public_notice_url(base_url, tenant, notice)
         refs.add(Ref("notice", notice.id, version.number, version.content_hash))
         for slide in slide_svc.notice_slides(store, notice, version, snap.orientation, url):
+            capped = {"max_pages": snap.max_pages} if snap.max_pages and slide.paged else {}
             items.append(
                 {
+                    **capped,
                     "id": f"notice-{notice.id}-v{version.number}{slide.suffix}",
                     "kind": "notice",
                     "title": slide_svc.strip_bidi(version.title),
@@ -201,6 +204,7 @@ def build_items(
                     text_chars=slide.text_chars,
                     paged=slide.paged,
                     is_notice=True,
+                    max_pages=snap.max_pages,
                 )
             )
         moments.append(notice.ends_at)
@@ -230,11 +234,14 @@ def build_items(
             )
             moments.append(content.valid_until)
     screen = {"timezone": snap.tenant_tz, "schedule": json.loads(snap.schedule)}
-    fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)}'
+    board = board_svc.board_json(session, tenant, store)
+    fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)},"board":{_dumps(board)}'
     blobs: dict[str, str] = {}
     for item in items:
         for b in [item["slide"], *item["assets"]]:
             blobs[b["sha256"]] = b["media_type"]
+    if board["crest"] is not None:
+        blobs[board["crest"]["sha256"]] = board["crest"]["media_type"]
     return Part(
         fragment=fragment,
         digest=hashlib.sha256(fragment.encode()).hexdigest(),

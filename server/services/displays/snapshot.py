@@ -41,6 +41,7 @@ class DisplaySnapshot:
     notice_duration_s: int
     cycle_limit_s: int
     enrolled: bool
+    max_pages: int = 0  # pages of one notice per cycle; 0 = all
 
     @property
     def tenant_scope(self) -> str:
@@ -57,6 +58,7 @@ class DisplaySnapshot:
             self.schedule,
             self.tenant_tz,
             self.notice_duration_s,
+            self.max_pages,
         )
 
     @property
@@ -115,6 +117,7 @@ def snapshot_of(session: Session, display: Display) -> DisplaySnapshot:
         notice_duration_s=display.notice_duration_s,
         cycle_limit_s=display.cycle_limit_s,
         enrolled=display.enrolled,
+        max_pages=display.max_pages or 0,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -88,6 +89,7 @@ class World:
     outage_id: int = 0
     display_sha: str = ""
     internet_outage_id: int = 0
+    invitation_id: int = 0
 
     def url(self, path: str, tenant: Tenant | None = None) -> str:
         return f"/admin/{(tenant or self.a).slug}/{path}"
@@ -177,6 +179,17 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         tenant_id=a.id, started_at=now, ended_at=now, detected_at=now, notices=""
     )
     session.add(internet_outage)
+    from server.models import StaffInvitation
+
+    invitation = StaffInvitation(
+        tenant_id=a.id,
+        email="eingeladen@a.example",
+        name="Eingeladene Person",
+        roles="editor",
+        created_at=now,
+        expires_at=now + timedelta(days=7),
+    )
+    session.add(invitation)
     session.commit()
     board = next(c for c in a.channels if c.kind == "board")
     board_b = next(c for c in b.channels if c.kind == "board")
@@ -197,6 +210,7 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         alert_id=alert.id,
         feedback_id=feedback.id,
         internet_outage_id=internet_outage.id,
+        invitation_id=invitation.id,
         **display_ids,
     )
 
