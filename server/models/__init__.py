@@ -13,6 +13,7 @@ from .alerts import (
     AlertRecord,
     AlertTarget,
     ApiToken,
+    TenantArea,
 )
 from .audit import AuditEntry
 from .displays import (
@@ -99,4 +100,5 @@ __all__ = [
     "UTCDateTime",
     "VERSION_STATUSES",
     "category_binding_channel",
+    "TenantArea",
 ]

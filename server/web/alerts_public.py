@@ -169,6 +169,14 @@ def post_alert() -> Any:
         db.session.commit()  # nothing but the refusal's audit row was written
         return problem(exc.status, ERROR_TEXTS[exc.status][0], exc.message, reason=exc.reason)
     db.session.commit()
+    if outcome.refused:
+        # Kept in the archive (W14), but it never took effect: tell the sender why.
+        return problem(
+            422,
+            "Meldung nicht angewendet",
+            outcome.refused,
+            reason="predates_reference",
+        )
     record = outcome.record
     cap_url = _external("alerts_public.cap_document", identifier=record.identifier)
     body = {
@@ -180,6 +188,9 @@ def post_alert() -> Any:
         "warnstufe": record.warnstufe,
         "behaviour": record.behaviour,
         "duplicate": outcome.duplicate,
+        # An older message than the stored one is archived but not applied (W6).
+        "applied": not (outcome.duplicate or outcome.out_of_order),
+        "outOfOrder": outcome.out_of_order,
         "changes": [{"kind": c.kind.value, "key": c.key} for c in outcome.changes],
         "targets": sorted(t.tenant.slug for t in record.targets),
         "cap": cap_url,
@@ -187,7 +198,7 @@ def post_alert() -> Any:
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False), mimetype="application/json"
     )
-    response.status_code = 200 if outcome.duplicate else 201
+    response.status_code = 200 if outcome.duplicate or outcome.out_of_order else 201
     response.headers["Location"] = cap_url
     return response
 

@@ -180,6 +180,7 @@ def poll_step(
             source=source_from_nina_id(entry_id),
             key=entry_id,
             config=config.lifecycle,
+            version=fingerprint[0],
         )
         changes.extend(received)
         fingerprints[entry_id] = fingerprint

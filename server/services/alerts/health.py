@@ -26,7 +26,7 @@ from ...models import (
 from .display import active_alerts_for_place
 from .ingest import _write_back
 from .policy import JSON_MEDIA_TYPE, AlertPolicy
-from .records import Incoming, _tracked
+from .records import Incoming, _archive, _tracked
 
 # --- NINA --------------------------------------------------------------------------------
 
@@ -110,9 +110,13 @@ def store_feed_state(
     feed.consecutive_failures = state.health.consecutive_failures
     feed.last_error = state.health.last_error
     fresh = {}
+    aside: dict[str, bytes] = {}
     for key, raw in documents.items():
         tracked = state.lifecycle.entries.get(key)
         if tracked is None:
+            continue
+        if _out_of_order(state, key):
+            aside[key] = raw
             continue
         fresh[key] = Incoming(
             alert=tracked.alert,
@@ -123,7 +127,29 @@ def store_feed_state(
             origin_ref=f"{base_url}/warnings/{key}.json",
             source=tracked.source,
         )
-    return _write_back(session, feed.key, before, state.lifecycle, fresh, policy, now)
+    records = _write_back(session, feed.key, before, state.lifecycle, fresh, policy, now)
+    for key, raw in aside.items():
+        # An older version than the stored one: kept (W14), not applied (W6).
+        _archive(
+            session,
+            records.get(key),
+            raw,
+            direction="out_of_order",
+            media_type=JSON_MEDIA_TYPE,
+            origin="nina",
+            origin_ref=f"{base_url}/warnings/{key}.json",
+            now=now,
+        )
+    return records
+
+
+def _out_of_order(state: FeedState, key: str) -> bool:
+    """The fetched version of ``key`` is older than the one its lifecycle keeps."""
+    tracked = state.lifecycle.entries.get(key)
+    seen = state.seen.get(key)
+    if tracked is None or seen is None or tracked.version is None:
+        return False
+    return seen[0] < tracked.version
 
 
 def feed_health(session: Session, key: str) -> FeedHealth:

@@ -20,6 +20,7 @@ from ...domain.alerts import (
     receive,
     tick,
 )
+from ...domain.alerts.lifecycle import END_REASON_LABELS, REFUSED_REASONS, Change, EndReason
 from ...domain.alerts.ownership import (
     Issuer,
     OwnershipRefused,
@@ -87,7 +88,10 @@ def _write_back(
             session.add(record)
             records[key] = record
         if incoming is not None and (
-            record.sent is None or record.sent != t.alert.sent or not record.sender
+            record.sent is None
+            or record.sent != t.alert.sent
+            or record.nina_version != t.version
+            or not record.sender
         ):
             _fill_header(record, t.alert, t.source, policy)
             record.received_at = now
@@ -100,6 +104,7 @@ def _write_back(
         record.ended_at = t.ended_at
         record.end_reason = t.end_reason.value if t.end_reason else None
         record.missing_polls = t.missing_polls
+        record.nina_version = t.version
     session.flush()
     for key, t in state.entries.items():
         if t.replaced_by and key in records and t.replaced_by in records:
@@ -179,20 +184,58 @@ def fold(
     state, changes = receive(
         state, alert, now, source=incoming.source, key=alert.identifier, config=policy.lifecycle
     )
-    if any(c.kind is ChangeKind.DUPLICATE for c in changes):
-        record = before[alert.identifier]
-        if incoming.direction == "received":
-            # kept (W14), but not the record's current document
-            _archive_incoming(session, record, incoming, now, direction="duplicate")
-        return Outcome(record, changes, duplicate=True)
+    side = _side_delivery(changes)
+    if side is not None:
+        return _keep_aside(session, before[alert.identifier], incoming, changes, side, now)
     records = _write_back(
         session, feed_key, before, state, {alert.identifier: incoming}, policy, now
     )
     for change in changes:
         log.info("alert=%s feed=%s event=%s", change.key, feed_key or "local", change.kind.value)
+    refused = next((c.detail for c in changes if c.kind is ChangeKind.REFUSED), "")
     # Displays showing warnings must learn of it at once (their long-polls wake on commit).
     notify.mark_changed(session, notify.ALERTS)
-    return Outcome(records[alert.identifier], changes, touched=list(records.values()))
+    return Outcome(
+        records[alert.identifier], changes, touched=list(records.values()), refused=refused
+    )
+
+
+def _side_delivery(changes: Iterable[Change]) -> str | None:
+    """``duplicate`` or ``out_of_order`` if the message leaves the lifecycle unchanged."""
+    for change in changes:
+        if change.kind is ChangeKind.DUPLICATE:
+            return "duplicate"
+        if change.kind is ChangeKind.OUT_OF_ORDER:
+            return "out_of_order"
+    return None
+
+
+def _keep_aside(
+    session: Session,
+    record: AlertRecord,
+    incoming: Incoming,
+    changes: tuple[Change, ...],
+    side: str,
+    now: datetime,
+) -> Outcome:
+    """Archive a repeated or outdated message (W14) without applying it (W5, W6)."""
+    if incoming.direction == "received":
+        _archive_incoming(session, record, incoming, now, direction=side)
+    refused = ""
+    if record.end_reason in {r.value for r in REFUSED_REASONS}:
+        refused = (
+            "Diese Meldung wurde bereits abgelehnt: "
+            + (END_REASON_LABELS[EndReason(record.end_reason)])
+        )
+    if side == "out_of_order":
+        log.warning(
+            "alert=%s event=out_of_order sent=%s stored_sent=%s",
+            record.identifier,
+            incoming.alert.sent.isoformat(),
+            record.sent_text,
+        )
+        return Outcome(record, changes, out_of_order=True)
+    return Outcome(record, changes, duplicate=True, refused=refused)
 
 
 # --- control-centre API ----------------------------------------------------------------
@@ -297,7 +340,10 @@ def receive_from_api(
         refused = AlertRefused(exc.status, exc.reason.value, exc.message, exc.identifier)
         _record_refusal(session, token, alert, refused, now)
         raise refused from None
-    if not outcome.duplicate:
+    if outcome.refused and not outcome.duplicate:
+        refusal = AlertRefused(422, EndReason.PREDATES_REFERENCE.value, outcome.refused)
+        _record_refusal(session, token, alert, refusal, now)
+    elif not outcome.duplicate and not outcome.out_of_order:
         audit.record(
             session,
             now=now,

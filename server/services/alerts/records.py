@@ -135,6 +135,7 @@ def _tracked(record: AlertRecord) -> Tracked:
         ended_at=record.ended_at,
         end_reason=EndReason(record.end_reason) if record.end_reason else None,
         missing_polls=record.missing_polls,
+        version=record.nina_version,
     )
 
 
@@ -233,3 +234,7 @@ class Outcome:
     changes: tuple[Change, ...]
     duplicate: bool = False
     touched: list[AlertRecord] = field(default_factory=list)
+    # An older message than the stored one: archived, not applied (W6).
+    out_of_order: bool = False
+    # Why the message was refused (an Update/Cancel older than its reference), German.
+    refused: str = ""
