@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -27,6 +29,7 @@ from ..domain.alerts import SOURCE_LABELS, Source
 from ..domain.alerts.policy import WARNSTUFE_LABELS
 from ..domain.errors import PermissionDenied
 from ..extensions import csrf, db
+from ..models import Tenant
 from ..security import load_tenant
 from ..services import alerts as svc
 from ..services import public_warnings
@@ -203,9 +206,26 @@ def post_alert() -> Any:
     return response
 
 
+def _staff_may_see(record: Any) -> bool:
+    """A signed-in user with a role in a tenant the (exercise or test) message concerns."""
+    user = current_user
+    if not user.is_authenticated:
+        return False
+    if user.is_system_admin:
+        return True
+    tenant_ids = {t.tenant_id for t in record.targets}
+    if record.issuer_tenant_id is not None:
+        tenant_ids.add(record.issuer_tenant_id)
+    if record.feed_key:
+        tenant_ids |= set(
+            db.session.scalars(select(Tenant.id).where(Tenant.ars.startswith(record.feed_key[:5])))
+        )
+    return any(user.roles_in(tid) for tid in tenant_ids)
+
+
 @bp.get("/warnungen/cap/<path:identifier>.xml")
 def cap_document(identifier: str) -> Response:
-    record = svc.find_document(db.session, identifier)
+    record = svc.find_document(db.session, identifier, may_see=_staff_may_see)
     doc = record.document
     assert doc is not None
     if doc.media_type == svc.CAP_MEDIA_TYPE:
@@ -213,7 +233,9 @@ def cap_document(identifier: str) -> Response:
     else:  # NINA sends CAP as JSON; we offer the same message as CAP XML
         content = build_cap_xml(svc.load_message(record))
     response = Response(content, mimetype="application/cap+xml")
-    response.headers["Cache-Control"] = "public, max-age=60"
+    # Exercise and test documents are for staff only: no shared cache may keep them.
+    public = record.status == "Actual"
+    response.headers["Cache-Control"] = "public, max-age=60" if public else "private, no-store"
     return response
 
 

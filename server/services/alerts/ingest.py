@@ -29,15 +29,17 @@ from ...domain.alerts.ownership import (
     lookup_names,
 )
 from ...domain.alerts.policy import strip_nina_prefix
-from ...domain.alerts.relevance import warning_ars_codes
+from ...domain.alerts.relevance import Method, has_area, relevance
 from ...domain.errors import DomainError, PermissionDenied, ValidationFailed
 from ...models import (
     AlertRecord,
     AlertTarget,
     ApiToken,
+    Tenant,
 )
 from .. import audit
 from .access import alertable_tenants
+from .areas import tenant_place
 from .policy import HELD_PHASES, MAX_REFERENCES, AlertPolicy
 from .records import Incoming, Outcome, _archive_incoming, _fill_header, _tracked
 
@@ -98,7 +100,8 @@ def _write_back(
             _archive_incoming(session, record, incoming, now)
             for tenant in incoming.targets:
                 if all(tg.tenant_id != tenant.id for tg in record.targets):
-                    record.targets.append(AlertTarget(tenant=tenant))
+                    matched = incoming.matches.get(tenant.id, "")
+                    record.targets.append(AlertTarget(tenant=tenant, matched_by=matched))
         record.phase = t.phase.value
         record.all_clear_until = t.all_clear_until
         record.ended_at = t.ended_at
@@ -246,6 +249,43 @@ def _overlaps(code: str, ars: str) -> bool:
     return ars_covers(code, ars) or ars_covers(ars, code)
 
 
+def api_targets(session: Session, token: ApiToken, alert: Alert) -> dict[Tenant, str]:
+    """The tenants a control centre's message is for, each with the key that matched (W4).
+
+    The keys decide in W4's order against each tenant the token may warn (its own and
+    those that allowed it), areas overlapping: a Landkreis's token reaches a town whose
+    ARS, warn cell, area or name the message names. A message without any area, or with
+    only a description naming none of them, is for the token's own tenant. A message
+    whose keys name only tenants that did not allow the token is refused
+    (:class:`AlertRefused`); one that names no tenant of this installation at all gets
+    no target: it is stored, shown to the system admin and on no display.
+    """
+    if not has_area(alert):
+        return {token.tenant: Method.TOKEN.value}
+    allowed = alertable_tenants(session, token.tenant)
+    found: dict[Tenant, str] = {}
+    decided = False
+    for tenant in allowed:
+        verdict = relevance(alert, tenant_place(session, tenant), overlap=True)
+        decided = decided or verdict.method is not None
+        if verdict.relevant:
+            found[tenant] = verdict.key
+    if found:
+        return found
+    if not decided:
+        return {token.tenant: Method.TOKEN.value}
+    ids = {t.id for t in allowed}
+    others = session.scalars(select(Tenant).where(Tenant.active, Tenant.id.not_in(ids))).all()
+    if any(relevance(alert, tenant_place(session, t), overlap=True).relevant for t in others):
+        raise AlertRefused(
+            PermissionDenied.status,
+            "area_outside",
+            "Das Warngebiet der Meldung liegt außerhalb der Mandanten, für die dieser "
+            "Zugang warnen darf.",
+        )
+    return {}
+
+
 class AlertRefused(DomainError):
     """A control-centre message refused for who sent it; already in the audit chain.
 
@@ -307,21 +347,12 @@ def receive_from_api(
     (:mod:`server.domain.alerts.ownership`); both raise :class:`AlertRefused` after
     writing an ``alert.refused`` row to the audit chain.
     """
-    allowed = alertable_tenants(session, token.tenant)
-    codes = warning_ars_codes(alert)
-    if codes:
-        targets = [t for t in allowed if any(_overlaps(c, t.ars) for c in codes)]
-        if not targets:
-            refused = AlertRefused(
-                PermissionDenied.status,
-                "area_outside",
-                "Das Warngebiet der Meldung liegt außerhalb der Mandanten, für die dieser "
-                "Zugang warnen darf.",
-            )
-            _record_refusal(session, token, alert, refused, now)
-            raise refused
-    else:
-        targets = [token.tenant]
+    try:
+        matches = api_targets(session, token, alert)
+    except AlertRefused as refused:
+        _record_refusal(session, token, alert, refused, now)
+        raise
+    targets = list(matches)
     incoming = Incoming(
         alert=alert,
         raw=raw,
@@ -333,6 +364,7 @@ def receive_from_api(
         issuer=token.tenant,
         token=token,
         targets=targets,
+        matches={t.id: key for t, key in matches.items()},
     )
     try:
         outcome = fold(session, incoming, now, policy)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -224,6 +224,8 @@ class Incoming:
     user: User | None = None
     token: ApiToken | None = None
     targets: Sequence[Tenant] = ()
+    # Tenant id -> the W4 key that made the message relevant there ("warncell:8…").
+    matches: Mapping[int, str] = field(default_factory=dict)
     # A held record (awaiting confirmation) that becomes this message's record.
     held: AlertRecord | None = None
 
