@@ -33,6 +33,7 @@ from ...services import alert_delivery
 from ...services import alerts as svc
 from ...services.alert_health import nina_status
 from ...services.alerts import areas
+from ...services.alerts.health import disturbed, health_text
 from ..clock import request_now
 from . import bp
 from .alert_drafts import _preview, draft_from_token, draft_token
@@ -93,8 +94,9 @@ def alerts_index() -> Any:
         showing=showing,
         feed_key=key,
         health=health,
-        health_text=health.status_text(now, policy.stale_after),
-        stale=health.is_stale(now, policy.stale_after),
+        health_text=health_text(health, now, policy),
+        stale=disturbed(health, now, policy),
+        nina_enabled=policy.nina_enabled,
         tokens=tokens,
         api_page=url_for("openapi.api_page"),
         labels=_labels(),
@@ -242,7 +244,9 @@ def alerts_show(alert_id: int) -> Any:
         allowed=svc.alertable_tenants(db.session, tenant),
         labels=_labels(),
         errors={},
-        health=svc.feed_health(db.session, record.feed_key) if record.feed_key else None,
+        health_text=health_text(svc.feed_health(db.session, record.feed_key), now, _policy())
+        if record.feed_key
+        else None,
         now=now,
         EndReason=EndReason,
     )
