@@ -189,6 +189,89 @@ def _refusal(
     return entry, Change(ChangeKind.REFUSED, key, EndReason.PREDATES_REFERENCE, detail=detail)
 
 
+def _against_stored(
+    existing: Tracked | None, alert: Alert, key: str, version: int | None
+) -> Change | None:
+    """A repetition or an older version of a stored message: nothing to apply."""
+    if existing is None:
+        return None
+    order = compare_versions(existing, alert, version)
+    if order == 0:
+        return Change(ChangeKind.DUPLICATE, key)
+    if order < 0:
+        return Change(ChangeKind.OUT_OF_ORDER, key)
+    return None
+
+
+def _referenced(entries: Mapping[str, Tracked], key: str, alert: Alert) -> list[Tracked]:
+    """The showing messages ``alert`` references (by key or by identifier)."""
+    wanted = {_norm(i) for i in alert.referenced_identifiers()}
+    return [
+        t
+        for k, t in entries.items()
+        if t.showing and k != key and (_norm(k) in wanted or _norm(t.alert.identifier) in wanted)
+    ]
+
+
+def _apply_cancel(
+    entries: dict[str, Tracked],
+    key: str,
+    alert: Alert,
+    source: Source,
+    now: datetime,
+    targets: list[Tracked],
+    config: LifecycleConfig,
+    version: int | None,
+) -> tuple[LifecycleState, tuple[Change, ...]]:
+    if not targets:
+        entries[key] = _arrived_ended(key, alert, source, now, EndReason.NOTHING_TO_CANCEL, version)
+        return LifecycleState(entries), (
+            Change(ChangeKind.IGNORED, key, EndReason.NOTHING_TO_CANCEL),
+        )
+    changes: list[Change] = []
+    for target in targets:
+        if target.key != key:
+            entries[target.key] = target.ended(now, EndReason.CANCELLED, by=key)
+            changes.append(Change(ChangeKind.ENDED, target.key, EndReason.CANCELLED))
+    entries[key] = Tracked(
+        key,
+        alert,
+        source,
+        Phase.ALL_CLEAR,
+        now,
+        all_clear_until=now + config.all_clear_for,
+        version=version,
+    )
+    changes.append(Change(ChangeKind.ALL_CLEAR, key, replaces=tuple(t.key for t in targets)))
+    return LifecycleState(entries), tuple(changes)
+
+
+def _apply_alert(
+    entries: dict[str, Tracked],
+    key: str,
+    alert: Alert,
+    source: Source,
+    now: datetime,
+    targets: list[Tracked],
+    version: int | None,
+) -> tuple[LifecycleState, tuple[Change, ...]]:
+    """An Alert or Update: it replaces its targets and runs until it expires."""
+    changes: list[Change] = []
+    for target in targets:
+        if target.key != key:
+            entries[target.key] = target.ended(now, EndReason.SUPERSEDED, by=key)
+            changes.append(Change(ChangeKind.ENDED, target.key, EndReason.SUPERSEDED))
+    expires = alert.expires
+    if expires is not None and expires <= now:
+        entries[key] = _arrived_ended(key, alert, source, now, EndReason.EXPIRED, version)
+        changes.append(Change(ChangeKind.IGNORED, key, EndReason.EXPIRED))
+        return LifecycleState(entries), tuple(changes)
+    entries[key] = Tracked(key, alert, source, Phase.ACTIVE, now, version=version)
+    kind = ChangeKind.UPDATED if targets else ChangeKind.CREATED
+    changes.append(Change(kind, key, replaces=tuple(t.key for t in targets)))
+    return LifecycleState(entries), tuple(changes)
+
+
 def receive(
     state: LifecycleState,
     alert: Alert,
@@ -207,74 +290,26 @@ def receive(
     key = key or alert.identifier
     entries = dict(state.entries)
     existing = entries.get(key)
-
     if alert.msg_type not in ("Alert", "Update", "Cancel"):
         return state, (Change(ChangeKind.IGNORED, key),)
-    if existing is not None:
-        order = compare_versions(existing, alert, version)
-        if order == 0:
-            return state, (Change(ChangeKind.DUPLICATE, key),)
-        if order < 0:
-            return state, (Change(ChangeKind.OUT_OF_ORDER, key),)
-
-    wanted = {_norm(i) for i in alert.referenced_identifiers()}
-    targets = [
-        t
-        for k, t in entries.items()
-        if t.showing and k != key and (_norm(k) in wanted or _norm(t.alert.identifier) in wanted)
-    ]
+    unchanged = _against_stored(existing, alert, key, version)
+    if unchanged is not None:
+        return state, (unchanged,)
+    targets = _referenced(entries, key, alert)
     newer = _predated(alert, targets) if alert.msg_type in ("Update", "Cancel") else None
     if newer is not None:
         entries[key], change = _refusal(key, alert, source, now, newer, version)
         return LifecycleState(entries), (change,)
     if existing is not None and existing.showing:
         targets.append(existing)  # a new version under the same id replaces the old one
-
     if existing is None and _replaced_already(entries.values(), key, alert):
-        entry = _arrived_ended(key, alert, source, now, EndReason.ALREADY_REPLACED, version)
-        entries[key] = entry
+        entries[key] = _arrived_ended(key, alert, source, now, EndReason.ALREADY_REPLACED, version)
         return LifecycleState(entries), (
             Change(ChangeKind.IGNORED, key, EndReason.ALREADY_REPLACED),
         )
-
-    changes: list[Change] = []
     if alert.msg_type == "Cancel":
-        if not targets:
-            entries[key] = _arrived_ended(
-                key, alert, source, now, EndReason.NOTHING_TO_CANCEL, version
-            )
-            return LifecycleState(entries), (
-                Change(ChangeKind.IGNORED, key, EndReason.NOTHING_TO_CANCEL),
-            )
-        for target in targets:
-            if target.key != key:
-                entries[target.key] = target.ended(now, EndReason.CANCELLED, by=key)
-                changes.append(Change(ChangeKind.ENDED, target.key, EndReason.CANCELLED))
-        entries[key] = Tracked(
-            key,
-            alert,
-            source,
-            Phase.ALL_CLEAR,
-            now,
-            all_clear_until=now + config.all_clear_for,
-            version=version,
-        )
-        changes.append(Change(ChangeKind.ALL_CLEAR, key, replaces=tuple(t.key for t in targets)))
-        return LifecycleState(entries), tuple(changes)
-
-    for target in targets:
-        if target.key != key:
-            entries[target.key] = target.ended(now, EndReason.SUPERSEDED, by=key)
-            changes.append(Change(ChangeKind.ENDED, target.key, EndReason.SUPERSEDED))
-    expires = alert.expires
-    if expires is not None and expires <= now:
-        entries[key] = _arrived_ended(key, alert, source, now, EndReason.EXPIRED, version)
-        changes.append(Change(ChangeKind.IGNORED, key, EndReason.EXPIRED))
-        return LifecycleState(entries), tuple(changes)
-    entries[key] = Tracked(key, alert, source, Phase.ACTIVE, now, version=version)
-    kind = ChangeKind.UPDATED if targets else ChangeKind.CREATED
-    changes.append(Change(kind, key, replaces=tuple(t.key for t in targets)))
-    return LifecycleState(entries), tuple(changes)
+        return _apply_cancel(entries, key, alert, source, now, targets, config, version)
+    return _apply_alert(entries, key, alert, source, now, targets, version)
 
 
 def _replaced_already(entries: Iterable[Tracked], key: str, alert: Alert) -> bool:

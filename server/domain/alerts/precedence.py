@@ -153,6 +153,25 @@ def _newest_first(warnings: Iterable[ScreenWarning]) -> list[ScreenWarning]:
     return sorted(warnings, key=lambda w: (-(w.sent.timestamp() if w.sent else 0.0), w.id))
 
 
+def _visible(
+    warnings: Iterable[ScreenWarning | Mapping[str, Any]], now: datetime, is_test_display: bool
+) -> tuple[list[ScreenWarning], list[str]]:
+    """The warnings to show now, and the ids of the others."""
+    shown: list[ScreenWarning] = []
+    hidden: list[str] = []
+    for item in warnings:
+        w = item if isinstance(item, ScreenWarning) else ScreenWarning.from_json(item)
+        if is_active(w, now) and may_show(w, is_test_display=is_test_display):
+            shown.append(w)
+        else:
+            hidden.append(w.id)
+    return shown, hidden
+
+
+def _with_behaviour(warnings: Iterable[ScreenWarning], behaviour: str) -> list[ScreenWarning]:
+    return [w for w in warnings if w.behaviour == behaviour]
+
+
 def screen_plan(
     warnings: Iterable[ScreenWarning | Mapping[str, Any]],
     now: datetime,
@@ -163,18 +182,11 @@ def screen_plan(
     ``warnings`` may be :class:`ScreenWarning` values or manifest-shaped dicts. See the
     module docstring for the rule; ``contract/warning-precedence-cases.json`` for examples.
     """
-    items = [w if isinstance(w, ScreenWarning) else ScreenWarning.from_json(w) for w in warnings]
-    shown: list[ScreenWarning] = []
-    hidden: list[str] = []
-    for w in items:
-        if is_active(w, now) and may_show(w, is_test_display=is_test_display):
-            shown.append(w)
-        else:
-            hidden.append(w.id)
+    shown, hidden = _visible(warnings, now, is_test_display)
     live = [w for w in shown if not w.entwarnung]
     cancels = _newest_first(w for w in shown if w.entwarnung)
-    takeovers = [w for w in live if w.behaviour == "takeover"]
-    alternates = [w for w in live if w.behaviour == "alternate"]
+    takeovers = _with_behaviour(live, "takeover")
+    alternates = _with_behaviour(live, "alternate")
     banners = [w.id for w in _order(w for w in live if not w.full_screen)]
     if takeovers:
         return ScreenPlan(
