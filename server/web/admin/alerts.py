@@ -135,6 +135,14 @@ def _labels() -> dict[str, Any]:
         "origin": ALERT_ORIGIN_LABELS,
         "source": {s.value: label for s, label in SOURCE_LABELS.items()},
         "warnstufe": WARNSTUFE_LABELS,
+        "msg_type": {"Alert": "Warnung", "Update": "Aktualisierung", "Cancel": "Entwarnung"},
+        "severity": {
+            "Extreme": "extrem",
+            "Severe": "schwer",
+            "Moderate": "mittel",
+            "Minor": "gering",
+            "Unknown": "unbekannt",
+        },
     }
 
 
