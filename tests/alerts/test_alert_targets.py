@@ -142,6 +142,7 @@ def test_area_import_form_and_polygon_relevance(client, factory, session, world,
     assert targets == {"sangerhausen": "geometry"}
     show = client.get(f"/admin/sangerhausen/warnungen/{record.id}")
     assert "Relevant durch" in show.text and "Polygon" in show.text
+    assert "Warnung (Alert)" in show.text and "Schwere: mittel" in show.text
 
 
 def test_unmatched_warning_is_listed_for_the_system_admin_only(

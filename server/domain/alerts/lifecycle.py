@@ -213,6 +213,22 @@ def _referenced(entries: Mapping[str, Tracked], key: str, alert: Alert) -> list[
     ]
 
 
+def _end_targets(
+    entries: dict[str, Tracked],
+    targets: list[Tracked],
+    key: str,
+    now: datetime,
+    reason: EndReason,
+) -> list[Change]:
+    """End every target that ``key`` replaces (not ``key`` itself)."""
+    changes: list[Change] = []
+    for target in targets:
+        if target.key != key:
+            entries[target.key] = target.ended(now, reason, by=key)
+            changes.append(Change(ChangeKind.ENDED, target.key, reason))
+    return changes
+
+
 def _apply_cancel(
     entries: dict[str, Tracked],
     key: str,
@@ -228,11 +244,7 @@ def _apply_cancel(
         return LifecycleState(entries), (
             Change(ChangeKind.IGNORED, key, EndReason.NOTHING_TO_CANCEL),
         )
-    changes: list[Change] = []
-    for target in targets:
-        if target.key != key:
-            entries[target.key] = target.ended(now, EndReason.CANCELLED, by=key)
-            changes.append(Change(ChangeKind.ENDED, target.key, EndReason.CANCELLED))
+    changes = _end_targets(entries, targets, key, now, EndReason.CANCELLED)
     entries[key] = Tracked(
         key,
         alert,
@@ -256,11 +268,7 @@ def _apply_alert(
     version: int | None,
 ) -> tuple[LifecycleState, tuple[Change, ...]]:
     """An Alert or Update: it replaces its targets and runs until it expires."""
-    changes: list[Change] = []
-    for target in targets:
-        if target.key != key:
-            entries[target.key] = target.ended(now, EndReason.SUPERSEDED, by=key)
-            changes.append(Change(ChangeKind.ENDED, target.key, EndReason.SUPERSEDED))
+    changes = _end_targets(entries, targets, key, now, EndReason.SUPERSEDED)
     expires = alert.expires
     if expires is not None and expires <= now:
         entries[key] = _arrived_ended(key, alert, source, now, EndReason.EXPIRED, version)
