@@ -78,6 +78,10 @@ def test_missing_details_disturb_the_feed_until_they_come(
     assert "Störung beim NINA-Abruf" in dashboard  # the banner of every staff page
     index = client.get("/admin/sangerhausen/warnungen/").get_data(as_text=True)
     assert MOW_NW in index and "nicht abrufbar" in index
+    # NINA's ARS-coded MoWaS message: the page says which key made it relevant here.
+    bw = session.scalar(select(AlertRecord).where(AlertRecord.identifier == MOW_BW))
+    show = client.get(f"/admin/sangerhausen/warnungen/{bw.id}").get_data(as_text=True)
+    assert "Relevant durch</dt><dd>ARS 150000000000</dd>" in show
 
     # Backoff: not asked again 10 s later, asked again after 30 s (now a 200 HTML page).
     poll_nina(session, T0 + timedelta(seconds=10), client=nina_client)

@@ -349,8 +349,8 @@ def receive_from_api(
     """
     try:
         matches = api_targets(session, token, alert)
-    except AlertRefused as refused:
-        _record_refusal(session, token, alert, refused, now)
+    except AlertRefused as outside:
+        _record_refusal(session, token, alert, outside, now)
         raise
     targets = list(matches)
     incoming = Incoming(
