@@ -27,6 +27,9 @@ def _register() -> None:
     from .commands import register
 
     register(cli)
+    from .sources.warncells import warncells_group
+
+    cli.add_command(warncells_group)
 
 
 _register()

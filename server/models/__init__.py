@@ -13,6 +13,7 @@ from .alerts import (
     AlertRecord,
     AlertTarget,
     ApiToken,
+    TenantArea,
 )
 from .audit import AuditEntry
 from .displays import (
@@ -116,4 +117,5 @@ __all__ = [
     "OutboxMessage",
     "PushSubscription",
     "StaffInvitation",
+    "TenantArea",
 ]

@@ -215,7 +215,16 @@ def init_app(app: Flask) -> None:
 
     display_evidence.register(app.extensions)  # per display: times, outages (L16, D2)
 
-    from . import admin, alerts_public, auth, feeds, openapi, player_api, public
+    from . import (
+        admin,
+        alerts_public,
+        api_docs,  # noqa: F401  (adds the human page /api to openapi.bp)
+        auth,
+        feeds,
+        openapi,
+        player_api,
+        public,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)

@@ -9,6 +9,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import (  # noqa: E402,F401
     alert_delivery,
+    alert_reports,
+    alert_setup,
     alerts,
     availability,
     common,
