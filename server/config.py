@@ -77,6 +77,10 @@ class Settings:
     # Sessions and login limits (issue 11); documented in the README.
     login_address_max_attempts: int = 30
     trusted_proxies: int = 0
+    # Push (issue 15, server/push/); documented in the README.
+    push_engine: str = "embedded"
+    push_publish_url: str = ""
+    push_state_spread_s: float = 5.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def flask_config(self) -> dict[str, object]:
@@ -116,6 +120,9 @@ class Settings:
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": self.session_cookie_secure,
             "WTF_CSRF_TIME_LIMIT": None,
+            "AUSHANG_PUSH_ENGINE": self.push_engine,
+            "AUSHANG_PUSH_PUBLISH_URL": self.push_publish_url,
+            "AUSHANG_PUSH_STATE_SPREAD_SECONDS": self.push_state_spread_s,
         }
         cfg.update(self.extra)
         return cfg
@@ -171,4 +178,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         serve_keepalive=int(env.get("AUSHANG_KEEPALIVE") or "75"),
         serve_graceful_timeout=int(env.get("AUSHANG_GRACEFUL_TIMEOUT") or "10"),
         serve_access_log=env.get("AUSHANG_ACCESS_LOG", ""),
+        push_engine=(env.get("AUSHANG_PUSH_ENGINE") or "embedded").strip().lower(),
+        push_publish_url=env.get("AUSHANG_PUSH_PUBLISH_URL", "").strip(),
+        push_state_spread_s=float(env.get("AUSHANG_PUSH_STATE_SPREAD_SECONDS") or "5"),
     )

@@ -100,3 +100,6 @@ __all__ = [
     "VERSION_STATUSES",
     "category_binding_channel",
 ]
+from .push import PushChannel, PushOutbox  # noqa: E402  (issue 15)
+
+__all__ += ["PushChannel", "PushOutbox"]
