@@ -69,6 +69,22 @@ def _date(response: requests.Response) -> datetime | None:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _as_they_arrive(response: requests.Response) -> Iterator[bytes]:
+    """The body in the pieces the network delivers them. An event stream has neither a
+    length nor chunked encoding behind nginx, and ``iter_content`` would wait for a full
+    buffer: urllib3 2's ``read1`` returns what is there; older urllib3 reads byte-wise."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(chunk_size=1)
+        return
+    while True:
+        data = read1(65536)
+        if not data:
+            return
+        yield data
+
+
 class HttpClient:
     def __init__(self, base_url: str, user_agent: str, timeout: float = 15.0) -> None:
         self.base = base_url.rstrip("/") + API_PREFIX
@@ -202,7 +218,7 @@ class HttpClient:
             def chunks() -> Iterator[str]:
                 decoder = codecs.getincrementaldecoder("utf-8")("replace")
                 try:
-                    for chunk in response.iter_content(chunk_size=None):
+                    for chunk in _as_they_arrive(response):
                         yield decoder.decode(chunk)
                 except (requests.RequestException, OSError) as exc:
                     raise Unreachable(f"Stream abgebrochen: {type(exc).__name__}") from None

@@ -55,9 +55,12 @@ def build(config: PlayerConfig) -> tuple[Player, KioskServer, SystemClock]:
     """The daemon and its collaborators; ``player.client`` is a ``PushClient``."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
     cache = Cache(config.state_dir)
-    client = PushClient(config.server_url, user_agent=f"AushangPlayer/{__version__}")
-    kiosk = KioskServer(cache, config.kiosk_host, config.kiosk_port)
     clock = SystemClock()
+    # A stream message or reconnect ends the daemon's sleep (a backoff after an outage too).
+    client = PushClient(
+        config.server_url, user_agent=f"AushangPlayer/{__version__}", wake=clock.interrupt
+    )
+    kiosk = KioskServer(cache, config.kiosk_host, config.kiosk_port)
     player = Player(
         client,
         cache,

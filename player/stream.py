@@ -34,6 +34,7 @@ log = logging.getLogger("player")
 API_V2 = "/api/player/v2/"
 RECHECK_V2_S = 3600.0
 RECONNECT_SPREAD_S = 5.0
+SINCE_MARGIN_S = 2.0  # the edges' clocks may differ from the app's by about this much
 
 
 @dataclass
@@ -95,12 +96,18 @@ class Stream:
         open_stream: Callable[[str | None], AbstractContextManager[Iterator[str]]],
         out: queue.Queue[tuple[str, Any]],
         backoff: Backoff,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.open_stream = open_stream
         self.out = out
         self.backoff = backoff
+        self.wake = wake  # ends the daemon's sleep: news from the stream do not wait
         self.stop_event = threading.Event()
         self.last_id: str | None = None
+        # Server time (Unix seconds) from which a stream without a message id asks for
+        # replay: a player that never got a message still gets what it missed offline.
+        self.since: float | None = None
+        self.connected_at: float | None = None  # monotonic time of the last (re)connect
         self.thread = threading.Thread(target=self._run, name="player-stream", daemon=True)
 
     def start(self) -> Stream:
@@ -130,14 +137,20 @@ class Stream:
 
     def _read_once(self) -> None:
         parser = SseParser()
-        with self.open_stream(self.last_id) as chunks:
+        resume = self.last_id
+        if resume is None and self.since is not None:
+            resume = f"{int(self.since)}:0"  # "everything after this second" (both engines)
+        with self.open_stream(resume) as chunks:
+            self.connected_at = time.monotonic()
             self.out.put(("connected", None))
+            self.wake()
             for chunk in chunks:
                 if self.stop_event.is_set():
                     return
                 for event in parser.feed(chunk):
                     if event.name == "message":
                         self.out.put(("message", "\n".join(event.data)))
+                        self.wake()
                     if parser.last_id is not None:
                         self.last_id = parser.last_id
                 self.backoff.reset()
@@ -153,8 +166,10 @@ class PushClient(HttpClient):
         timeout: float = 15.0,
         rng: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(base_url, user_agent, timeout)
+        self.wake = wake
         self.base_v2 = base_url.rstrip("/") + API_V2
         self.rng = rng
         self.monotonic = monotonic
@@ -166,6 +181,7 @@ class PushClient(HttpClient):
         self.seqs: dict[str, int] = {}
         self.raw: dict[str, Any] | None = None  # the last snapshot, for warnings messages
         self.raw_etag: str | None = None
+        self.alerts_revision = -1  # of the snapshot: older warnings messages are stale
         self._time_anchor: tuple[datetime, float] | None = None
         self.connected = False
 
@@ -178,21 +194,32 @@ class PushClient(HttpClient):
             self.v1_until, self.fetch_at = None, 0.0  # ask for v2 again
         deadline = self.monotonic() + wait
         while True:
+            while not self._inbox.empty():  # what the stream said first, then the rest
+                answer = self._next_event(0.0, etag)
+                if answer is not None:
+                    return answer
             now = self.monotonic()
             if self.fetch_at is not None and now >= self.fetch_at:
                 answer = self._state(etag)
                 if answer is None:  # the server speaks v1 only
                     return super().manifest(etag, max(0, int(deadline - self.monotonic())))
-                if answer.changed:
-                    return answer
+                return answer  # unchanged too: the daemon learns it is in contact
             timeout = deadline - now
             if self.fetch_at is not None:
                 timeout = min(timeout, self.fetch_at - now)
             if timeout <= 0 and (self.fetch_at is None or now < self.fetch_at):
-                return ManifestAnswer(False, None, etag, None)
+                return self._unchanged(etag)
             answer = self._next_event(max(0.0, timeout), etag)
             if answer is not None:
                 return answer
+
+    def _unchanged(self, etag: str | None) -> ManifestAnswer:
+        """Nothing new within ``wait``: the open stream is the contact with the server."""
+        if not self.connected:
+            raise Unreachable("Stream getrennt")
+        # No Date header stands behind this answer: an old one would set the clock back.
+        self.last_date = None
+        return ManifestAnswer(False, None, etag, None)
 
     def close(self) -> None:
         if self.stream is not None:
@@ -211,6 +238,9 @@ class PushClient(HttpClient):
             self.close()
             return None
         self.fetch_at = None
+        revision = answer_headers.get("Aushang-Alerts-Revision", "")
+        if revision.isdigit():
+            self.alerts_revision = int(revision)
         self._channels(answer_headers.get("Aushang-Channels", ""))
         if status == 304 or data is None:
             return ManifestAnswer(False, None, etag, self.last_date)
@@ -226,13 +256,17 @@ class PushClient(HttpClient):
             return
         self._time_anchor = (value.astimezone(UTC), self.monotonic())
 
-    def _server_now(self) -> str:
+    def _server_time(self) -> datetime:
         if self._time_anchor is None:
-            value = datetime.now(UTC)
-        else:
-            at, mono = self._time_anchor
-            value = at + timedelta(seconds=self.monotonic() - mono)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            return datetime.now(UTC)
+        at, mono = self._time_anchor
+        return at + timedelta(seconds=self.monotonic() - mono)
+
+    def _server_now(self) -> str:
+        return self._server_time().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def _server_unix(self) -> float:
+        return self._server_time().timestamp()
 
     def _channels(self, header: str) -> None:
         names = tuple(n.strip() for n in header.split(",") if n.strip())
@@ -241,14 +275,19 @@ class PushClient(HttpClient):
             self.seqs = {}
             self.close()  # the display changed its place or Kommune: new channels
         if self.channels and self.stream is None:
-            self.stream = Stream(self._open_stream, self._inbox, Backoff(1.0, 30.0, self.rng))
+            backoff = Backoff(1.0, 30.0, self.rng)
+            self.stream = Stream(self._open_stream, self._inbox, backoff, self.wake)
+            # Replay from just before this snapshot: nothing published after it is lost.
+            self.stream.since = self._server_unix() - SINCE_MARGIN_S
             self.stream.start()
 
     def _open_stream(self, last_id: str | None) -> AbstractContextManager[Iterator[str]]:
         headers = {"Accept": "text/event-stream"}
         if last_id:
             headers["Last-Event-ID"] = last_id
-        return self.event_stream(self.base_v2, "stream", {"c": ",".join(self.channels)}, headers)
+        # Commas unencoded: nginx hands the query to nchan as it came (``$arg_c``).
+        path = "stream?c=" + ",".join(self.channels)
+        return self.event_stream(self.base_v2, path, {}, headers)
 
     # -- stream events -------------------------------------------------------------------
 
@@ -269,10 +308,9 @@ class PushClient(HttpClient):
             self.v1_until = self.monotonic() + RECHECK_V2_S
             return None
         if kind == "lost":
-            if self.connected:
-                log.warning(kv(event="stream_lost", error=value))
             self.connected = False
-            return None
+            self.fetch_at = self.monotonic()  # the next pass asks for the snapshot
+            raise Unreachable(str(value))
         if kind == "connected":
             if not self.connected:
                 log.info(kv(event="stream_connected", channels=",".join(self.channels)))
@@ -299,6 +337,9 @@ class PushClient(HttpClient):
         spread_s = float(spread) if isinstance(spread, int | float) else RECONNECT_SPREAD_S
         if last is not None and seq > last + 1:
             self._due_within(0.0)  # a gap: something was missed
+        revision = data.get("revision")
+        if isinstance(revision, int) and revision < self.alerts_revision:
+            return None  # older than the snapshot held (a replay from before it)
         if data.get("type") == "warnings" and isinstance(data.get("warnings"), list):
             self._due_within(spread_s)  # files (QR codes) and the new etag, later
             return self._with_warnings(data["warnings"], etag)

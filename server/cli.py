@@ -27,6 +27,9 @@ def _register() -> None:
     from .commands import register
 
     register(cli)
+    from .push.cli import publisher_command  # issue 15
+
+    cli.add_command(publisher_command)
 
 
 _register()

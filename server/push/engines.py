@@ -11,6 +11,7 @@ import http.client
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Message:
     channel: str
     seq: int
     body: str  # the JSON of ``data:``
+    at: float = 0.0  # Unix time of the publish
 
 
 def encode(data: dict[str, Any]) -> str:
@@ -105,6 +107,15 @@ class NchanEngine:
 # --- embedded default: the Flask app serves the stream itself ---------------------------
 
 
+def parse_since(raw: str | None) -> float | None:
+    """``1796348935:0`` (what nchan also understands): replay what came after that second."""
+    text = raw or ""
+    head, _, tail = text.partition(":")
+    if head.isdigit() and tail.isdigit():
+        return float(head)
+    return None
+
+
 def parse_last_id(raw: str | None) -> dict[str, int]:
     """``t3:17,d5:2`` → {"t3": 17, "d5": 2}; anything malformed counts as nothing seen."""
     seen: dict[str, int] = {}
@@ -124,14 +135,24 @@ class EmbeddedEngine:
         self._cond = threading.Condition()
         self._channels: dict[str, deque[Message]] = {}
         self._last: dict[str, int] = {}
+        self._subscribers = 0
+        self._epoch = 0
+
+    def subscribers(self) -> int:
+        """Streams open now (the tests wait for a player to hold one)."""
+        return self._subscribers
 
     def publish(self, channel: str, data: dict[str, Any]) -> None:
-        message = Message(channel, int(data["seq"]), encode(data))
+        message = Message(channel, int(data["seq"]), encode(data), time.time())
         with self._cond:
             queue = self._channels.setdefault(channel, deque(maxlen=self.buffer))
             queue.append(message)
             self._last[channel] = message.seq
             self._cond.notify_all()
+
+    def _first(self, name: str) -> int:
+        queue = self._channels.get(name)
+        return queue[0].seq if queue else self._last.get(name, 0) + 1
 
     def _pending(self, channels: tuple[str, ...], seen: dict[str, int]) -> list[Message]:
         found: list[Message] = []
@@ -151,15 +172,37 @@ class EmbeddedEngine:
     ) -> Iterator[str]:
         """SSE text for one subscriber, replaying what ``last_id`` has not seen."""
         seen = parse_last_id(last_id)
+        since = parse_since(last_id)
         with self._cond:
             for name in channels:  # from here on, everything published is new
+                if name not in seen and since is not None:
+                    older = [m.seq for m in self._channels.get(name, ()) if m.at <= since]
+                    seen[name] = max(older, default=self._first(name) - 1)
                 seen.setdefault(name, self._last.get(name, 0))
-        yield "retry: 3000\n:ok\n\n"
-        while stop is None or not stop.is_set():
+        with self._cond:
+            self._subscribers += 1
+        try:
+            yield "retry: 3000\n:ok\n\n"
+            yield from self._follow(channels, seen, stop, keepalive_s)
+        finally:
+            with self._cond:
+                self._subscribers -= 1
+
+    def _follow(
+        self,
+        channels: tuple[str, ...],
+        seen: dict[str, int],
+        stop: threading.Event | None,
+        keepalive_s: float,
+    ) -> Iterator[str]:
+        epoch = self._epoch
+        while (stop is None or not stop.is_set()) and epoch == self._epoch:
             with self._cond:
                 pending = self._pending(channels, seen)
                 if not pending:
                     self._cond.wait(keepalive_s)
+                    if epoch != self._epoch:
+                        return
                     pending = self._pending(channels, seen)
             if not pending:
                 yield ":\n\n"
@@ -169,8 +212,10 @@ class EmbeddedEngine:
                 event_id = ",".join(f"{n}:{seen[n]}" for n in channels)
                 yield f"id: {event_id}\nevent: message\ndata: {message.body}\n\n"
 
-    def wake_all(self) -> None:
+    def close_streams(self) -> None:
+        """End every open stream (the server stops); players reconnect with their id."""
         with self._cond:
+            self._epoch += 1
             self._cond.notify_all()
 
 

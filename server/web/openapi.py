@@ -211,7 +211,7 @@ def _player_v2_paths() -> dict[str, Any]:
                     }
                 ],
                 "responses": {
-                    "204": {"description": "Erlaubt."},
+                    "200": {"description": "Erlaubt."},
                     "401": _UNAUTHORIZED,
                     "403": _problem("Ein Kanal gehört nicht zu dieser Anzeige."),
                     "404": {"description": "Nicht vom Push-Server gefragt."},

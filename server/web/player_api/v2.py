@@ -25,6 +25,7 @@ from .common import (
 from .content import _if_none_match, _manifest_answer
 
 CHANNELS_HEADER = "Aushang-Channels"
+REVISION_HEADER = "Aushang-Alerts-Revision"
 
 
 @bp_v2.get("/state")
@@ -37,6 +38,8 @@ def state() -> Response:
     changed = current.etag != _if_none_match()
     response = _manifest_answer(snap, current, now if changed else None)
     response.headers[CHANNELS_HEADER] = ",".join(channels.display_channels(snap))
+    # Warnings messages carry the same number: the player drops replayed older ones.
+    response.headers[REVISION_HEADER] = str(current.warnings.revision)
     return response
 
 
@@ -62,7 +65,7 @@ def stream_auth() -> Response:
     original = request.headers.get("X-Original-URI", "")
     raw = parse_qs(urlsplit(original).query).get("c", [""])[0]
     _check_channels(_requested(raw))
-    return Response(status=204)
+    return Response(status=200)
 
 
 @bp_v2.get("/stream")
