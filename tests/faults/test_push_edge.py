@@ -20,36 +20,11 @@ import pytest
 from bench import edge as edge_mod
 from server.push import runtime, wakeup
 from server.push.engines import NchanEngine
-from server.services import alerts as alert_svc
 
+from ..server.push.conftest import issue_alert
 from .push_world import AppServer, CutProxy, Edge, follower, wait_for
 
 CHILD = Path(__file__).with_name("publisher_child.py")
-
-
-def issue_alert(session, dw, headline: str):
-    """A manual warning for the display's Kommune, committed (outbox row included)."""
-    from flask import current_app
-
-    alert = alert_svc.issue_manual(
-        session,
-        tenant=dw.tenant,
-        user=dw.factory.user(dw.tenant, "alerter"),
-        data=alert_svc.ManualAlertInput(
-            template_key="hochwasser",
-            area_desc="Stadt Musterstadt",
-            tenant_ids=[dw.tenant.id],
-            warnstufe=2,
-            headline=headline,
-            description="Der Pegel steigt.",
-            instruction="Meiden Sie das Ufer.",
-            sender_name="Stadt Musterstadt",
-        ),
-        now=dw.factory.now,
-        policy=alert_svc.policy_from_config(current_app.config),
-    )
-    session.commit()
-    return alert
 
 
 def _need_edge() -> None:
