@@ -327,11 +327,16 @@ def start_stack(world, players: int, edges: int) -> Stack:
         workers=1,
         threads=256,
         worker_class="gevent",
-        connections=players + 1024,
+        connections=2 * players + 1024,
     )
     nodes = [
         edge_mod.Edge(
-            folder / f"edge{i}", app.port, redis_url=redis, connections=players + 2048
+            # Per player: its stream, a connection for reports, and while a report is
+            # proxied one to the app; nginx counts all of them.
+            folder / f"edge{i}",
+            app.port,
+            redis_url=redis,
+            connections=4 * players + 1024,
         ).start()
         for i in range(edges)
     ]
@@ -424,7 +429,9 @@ async def section(world, players, args, *, label: str, edges: int, storm: bool =
     try:
         async with new_session() as session:
             fleet = Fleet(session, fleet_players)
-            fleet.start(ramp_s=min(30.0, len(players) / 400))
+            # Displays that boot at different times: 100 new ones per second (the
+            # reconnect storm section measures all of them at once).
+            fleet.start(ramp_s=min(len(players) / 100, 40.0))
             if not await fleet.all_connected(args.settle_timeout):
                 print("  warning: not every player connected")
             await asyncio.sleep(2.0)
