@@ -242,6 +242,7 @@ class Fleet:
 @dataclass
 class Stack:
     app: harness.ServerProcess
+    web: harness.ServerProcess  # staff and the control-centre API (aushang-web)
     edges: list[edge_mod.Edge]
     publisher: subprocess.Popen
     scheduler: subprocess.Popen
@@ -252,7 +253,7 @@ class Stack:
     def components(self) -> dict[str, list[int]]:
         return {
             "nginx": [pid for e in self.edges for pid in e.pids()],
-            "app": self.app.pids(),
+            "app": self.app.pids() + self.web.pids(),
             "publisher": [self.publisher.pid],
             "scheduler": [self.scheduler.pid],
             "postgres": postgres_backends(self.database_url),
@@ -276,6 +277,7 @@ class Stack:
         for e in self.edges:
             e.stop()
         self.app.stop()
+        self.web.stop()
 
 
 def postgres_backends(database_url: str) -> list[int]:
@@ -329,6 +331,9 @@ def start_stack(world, players: int, edges: int) -> Stack:
         worker_class="gevent",
         connections=2 * players + 1024,
     )
+    # As in production: the control-centre API on its own process (aushang-web), so a
+    # warning is never queued behind the players' reports.
+    web = harness.start_server(world.database_url, world.instance, workers=1, threads=16)
     nodes = [
         edge_mod.Edge(
             # Per player: its stream, a connection for reports, and while a report is
@@ -352,7 +357,7 @@ def start_stack(world, players: int, edges: int) -> Stack:
     _await_log(folder / "publisher.log", "event=push_publisher_active")
     _await_log(folder / "scheduler.log", "Scheduler started")
     time.sleep(3.0)  # the start-up work of both is done before anything is measured
-    return Stack(app, nodes, publisher, scheduler, world.database_url, folder)
+    return Stack(app, web, nodes, publisher, scheduler, world.database_url, folder)
 
 
 @dataclass
@@ -376,6 +381,7 @@ class PushRun:
     storm_connected_s: float | None = None
     storm_pool_timeouts: int = 0
     storm_lost: int = 0
+    trigger_answer_s: float = 0.0
     idle_parts: dict[str, float] = field(default_factory=dict)
 
 
@@ -400,10 +406,11 @@ def db_deliveries(database_url: str, alert_id: str) -> tuple[int, int]:
 async def fan_out(fleet: Fleet, stack: Stack, world, run: PushRun, label: str, timeout: float):
     async with new_session() as trigger:
         with harness.Meter(stack.pids, every=0.25) as during:
-            alert_id, started, _ = await trigger_alert(
-                trigger, stack.app.base, world.api_token, label
+            alert_id, started, answered = await trigger_alert(
+                trigger, stack.web.base, world.api_token, label
             )
             done = await fleet.all_acked(alert_id, timeout)
+    run.trigger_answer_s = answered - started
     run.server_cpu_during = during.cpu_percent
     if not done:
         print(f"  warning: not every player acknowledged within {timeout:.0f} s")
@@ -470,7 +477,8 @@ async def section(world, players, args, *, label: str, edges: int, storm: bool =
         f"{run.idle_cpu:.2f} % of a core ("
         + ", ".join(f"{k} {v:.2f}" for k, v in run.idle_parts.items())
         + f"); during {run.server_cpu_during:.0f} %; errors "
-        f"{run.errors} timeouts {run.timeouts} {run.last_error}",
+        f"{run.errors} timeouts {run.timeouts} {run.last_error}; trigger answered after "
+        f"{report.ms(run.trigger_answer_s)}",
         flush=True,
     )
     return run

@@ -28,6 +28,7 @@ UNITS = sorted(p.name for p in (SERVER_DIR / "systemd").glob("*.service"))
 def test_units_exist():
     assert UNITS == [
         "aushang-players.service",
+        "aushang-publisher.service",  # issue 15
         "aushang-scheduler.service",
         "aushang-web.service",
     ]

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQL
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.http import http_date
 
+from ... import notify
 from ...extensions import db
 from ...models import Display
 from ...security import token_hash
@@ -126,10 +127,19 @@ def _bearer() -> str | None:
     return value.strip()
 
 
+def listen_for_changes() -> None:
+    """This process's caches (tokens, built parts) follow changes other processes commit
+    (the control-centre API, staff, the scheduler) through the NOTIFY listener; every
+    player route starts it, not only the long-poll: a v2 process never long-polls."""
+    if current_app.config.get("AUSHANG_NOTIFY_LISTENER", True):
+        notify.ensure_listener(db.engine, float(current_app.config["AUSHANG_NOTIFY_POLL_SECONDS"]))
+
+
 def authenticate() -> tuple[DisplaySnapshot, str]:
     token = _bearer()
     if token is None:
         reject("missing_token")
+    listen_for_changes()
     digest = token_hash(token)
     return _snapshot(digest), digest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from flask import Response, abort, current_app, request, send_file
+from flask import Response, abort, request, send_file
 from sqlalchemy.exc import SQLAlchemyError
 
 from ... import notify
@@ -86,9 +86,7 @@ def _record_sent_after(
 
 @bp.get("/manifest")
 def manifest():
-    snap, digest = authenticate()
-    if current_app.config.get("AUSHANG_NOTIFY_LISTENER", True):
-        notify.ensure_listener(db.engine, float(current_app.config["AUSHANG_NOTIFY_POLL_SECONDS"]))
+    snap, digest = authenticate()  # (starts this process's change listener)
     known = _if_none_match()
     deadline = time.monotonic() + _wait_seconds()
     while True:
