@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bench import edge as edge_mod
 from server.push import runtime, wakeup
@@ -243,3 +244,44 @@ def test_a_forged_publish_from_a_players_token_is_refused(world, session, dw):
     issue_alert(session, dw, headline="Echt: nach dem Versuch")
     wait_for(lambda: "Echt: nach dem Versuch" in player.headlines(), what="real warning")
     assert player.headlines() == ["Echt: nach dem Versuch"]
+
+
+def test_a_real_player_process_gets_a_warning_through_the_edge(app, dw, session, now, tmp_path):
+    """``python -m player`` (its kiosk server included) enrolled and streaming through the
+    private edge: the warning on its kiosk state, and both acknowledgements stored."""
+    import sys as _sys
+
+    from server.models import AlertDelivery
+    from server.services.displays import enrolment
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "player"))
+    from player_process import PlayerProcess
+
+    _, plain = enrolment.create_provisioning_token(session, dw.tenant, dw.admin, "Edge", now)
+    session.commit()
+    world = World(app, dw, tmp_path)
+    (tmp_path / "player").mkdir()
+    player = PlayerProcess(tmp_path / "player", world.edge.url, provisioning_token=plain)
+    try:
+        player.start()
+        wait_for(lambda: (s := player.get("/local/state")) and s["items"], what="items")
+        wait_for(lambda: "stream_connected" in player.log.read_text(), what="player stream")
+        record = issue_alert(session, dw, "Echter Player: Hochwasser")
+        wait_for(
+            lambda: (
+                (s := player.get("/local/state"))
+                and [w["headline"] for w in s["warnings"]] == ["Echter Player: Hochwasser"]
+                and s
+            ),
+            what="the warning on the real player's kiosk state",
+        )
+
+        def stored():
+            session.rollback()  # a fresh read each time
+            return session.scalar(select(AlertDelivery).where(AlertDelivery.alert_id == record.id))
+
+        delivered = wait_for(stored, what="the delivered acknowledgement stored")
+        assert delivered.received_at is not None
+    finally:
+        player.stop()
+        world.close()
