@@ -31,6 +31,10 @@ def _register() -> None:
 
     cli.add_command(warncells_group)
 
+    from .push.cli import publisher_command  # issue 15
+
+    cli.add_command(publisher_command)
+
 
 _register()
 

@@ -88,6 +88,10 @@ class Settings:
     mail_from: str = ""
     maildir: str = ""
     push_services: tuple[str, ...] = ()
+    # Push (issue 15, server/push/); documented in the README.
+    push_engine: str = "embedded"
+    push_publish_url: str = ""
+    push_state_spread_s: float = 5.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def flask_config(self) -> dict[str, object]:
@@ -131,6 +135,9 @@ class Settings:
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": self.session_cookie_secure,
             "WTF_CSRF_TIME_LIMIT": None,
+            "AUSHANG_PUSH_ENGINE": self.push_engine,
+            "AUSHANG_PUSH_PUBLISH_URL": self.push_publish_url,
+            "AUSHANG_PUSH_STATE_SPREAD_SECONDS": self.push_state_spread_s,
         }
         cfg.update(self.extra)
         return cfg
@@ -218,4 +225,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_from=env.get("AUSHANG_MAIL_FROM", ""),
         maildir=env.get("AUSHANG_MAILDIR", ""),
         push_services=_csv(env.get("AUSHANG_PUSH_SERVICES")),
+        push_engine=(env.get("AUSHANG_PUSH_ENGINE") or "embedded").strip().lower(),
+        push_publish_url=env.get("AUSHANG_PUSH_PUBLISH_URL", "").strip(),
+        push_state_spread_s=float(env.get("AUSHANG_PUSH_STATE_SPREAD_SECONDS") or "5"),
     )

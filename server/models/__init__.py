@@ -119,3 +119,6 @@ __all__ = [
     "StaffInvitation",
     "TenantArea",
 ]
+from .push import PushChannel, PushOutbox  # noqa: E402  (issue 15)
+
+__all__ += ["PushChannel", "PushOutbox"]

@@ -160,6 +160,80 @@ _PLAYER_AUTH: list[dict[str, list[str]]] = [{"playerToken": []}]
 _UNAUTHORIZED = _problem("Token fehlt, ist unbekannt oder widerrufen.")
 
 
+def _player_v2_paths() -> dict[str, Any]:
+    """Protocol v2 (contract/player-protocol-v2.md): snapshot and stream; reports stay v1."""
+    channels = {"Aushang-Channels": {"schema": {"type": "string"}}}
+    return {
+        "/api/player/v2/state": {
+            "get": {
+                "operationId": "playerState",
+                "summary": "Vollständiger Stand (Manifest) und die Kanäle des Streams",
+                "security": _PLAYER_AUTH,
+                "parameters": [
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": '^(W/)?"[^"]*"$'},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Das Manifest; Aushang-Channels nennt die Kanäle.",
+                        "headers": {"ETag": {"schema": {"type": "string"}}, **channels},
+                        "content": {"application/json": {"schema": _ref("manifest")}},
+                    },
+                    "304": {"description": "Unverändert seit If-None-Match.", "headers": channels},
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/player/v2/stream": {
+            "get": {
+                "operationId": "playerStream",
+                "summary": "Server-Sent Events der eigenen Kanäle (c=…), Last-Event-ID holt nach",
+                "security": _PLAYER_AUTH,
+                "parameters": [
+                    {"name": "c", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "text/event-stream"},
+                    "400": _problem("Kanäle fehlen oder sind ungültig."),
+                    "401": _UNAUTHORIZED,
+                    "403": _problem("Ein Kanal gehört nicht zu dieser Anzeige."),
+                },
+            }
+        },
+        "/api/player/v2/stream-auth": {
+            "get": {
+                "operationId": "playerStreamAuth",
+                "summary": "Nur für nginx (nchan_authorize_request): darf dieser Stream öffnen?",
+                "security": _PLAYER_AUTH,
+                "parameters": [
+                    {
+                        "name": "X-Original-URI",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^/"},
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "Erlaubt."},
+                    "401": _UNAUTHORIZED,
+                    "403": _problem("Ein Kanal gehört nicht zu dieser Anzeige."),
+                    "404": {"description": "Nicht vom Push-Server gefragt."},
+                },
+            }
+        },
+    }
+
+
 def _player_paths() -> dict[str, Any]:
     bad_body = _problem("Kein gültiges JSON.")
     invalid = _problem("Der Inhalt passt nicht zum Vertrag.")
@@ -407,6 +481,7 @@ def document() -> dict[str, Any]:
             },
             **_alerts_paths(),
             **_player_paths(),
+            **_player_v2_paths(),
         },
         "components": {
             "schemas": schemas,
