@@ -467,6 +467,10 @@ def document() -> dict[str, Any]:
             "Protokoll der Anzeigegeräte (Version 1). Fehler antworten als "
             "application/problem+json (RFC 9457).",
         },
+        "externalDocs": {
+            "description": "Beschreibung für Menschen, mit Beispielmeldungen zum Ausprobieren",
+            "url": "/api",
+        },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": {
             "/api/openapi.json": {

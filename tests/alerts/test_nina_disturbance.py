@@ -162,3 +162,26 @@ def test_nina_switched_off_says_so(client, factory, session, app, monkeypatch):
         text = client.get(page).get_data(as_text=True)
         assert "Ausgeschaltet: Diese Installation ruft keine Warnungen von NINA ab" in text
         assert "Noch keine erfolgreiche Abfrage" not in text and "STÖRUNG" not in text
+
+
+def test_nina_warning_for_no_tenant_is_listed_for_the_system_admin(
+    client, factory, session, fake_nina, nina
+):
+    """On the Kreis dashboard, but coded for Helbra, where no tenant is: stored, shown
+    on no display of Sangerhausen, and listed for the system admin."""
+    town = factory.tenant("sangerhausen", ars="150870045045", name="Sangerhausen")
+    sysadmin = factory.user(None, system_admin=True)
+    session.commit()
+    entry = nina["dashboard"][0]
+    detail = copy.deepcopy(nina["details"][MOW_BW])
+    for pair in detail["info"][0]["parameter"]:
+        if pair["valueName"] == "warnVerwaltungsbereiche":
+            pair["value"] = "150875063015"  # Helbra
+    fake_nina.set_json(DASHBOARD, json.dumps([entry]).encode())
+    fake_nina.set_json(_detail_path(MOW_BW), json.dumps(detail).encode())
+    poll_nina(session, T0, client=NinaClient(fake_nina.base_url, "Aushang-Test/1.0"))
+    session.commit()
+    assert svc.active_alerts_for_place(session, tenant=town, now=T0) == []
+    login(client, sysadmin.email)
+    page = client.get("/admin/system/warnungen-ohne-mandant").get_data(as_text=True)
+    assert MOW_BW in page and f"NINA-Kreisübersicht {KEY}" in page
