@@ -43,11 +43,15 @@ def poll_nina(session: Session, now: datetime, client: NinaClient | None = None)
         svc.store_feed_state(
             session, feed, outcome.state, before, outcome.documents, client.base_url, now, policy
         )
-        if outcome.state.health.is_stale(now, policy.stale_after) and not feed.stale_notified:
-            log.error("nina feed=%s event=stale error=%r", key, outcome.state.health.last_error)
+        health = outcome.state.health
+        # Disturbed (W3): stale, or a listed warning whose details cannot be fetched (W2).
+        disturbed = health.is_disturbed(now, policy.stale_after)
+        if disturbed and not feed.stale_notified:
+            log.error("nina feed=%s event=disturbed error=%r", key, health.last_error)
             feed.stale_notified = True
-            mail_staff.nina_health(session, key, True, outcome.state.health.last_error or "", now)
-        elif not outcome.state.health.is_stale(now, policy.stale_after) and feed.stale_notified:
+            error = health.last_error or health.failing_text()
+            mail_staff.nina_health(session, key, True, error, now)
+        elif not disturbed and feed.stale_notified:
             log.info("nina feed=%s event=recovered", key)
             feed.stale_notified = False
             mail_staff.nina_health(session, key, False, "", now)

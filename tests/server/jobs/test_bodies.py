@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from server.domain.alerts.polling import DashboardOk
+from server.domain.alerts.polling import DashboardEntry, DashboardOk
 from server.domain.oparl import OParlError
 from server.jobs.alerts import poll_nina, tick_alerts
 from server.jobs.displays import detect_outages
@@ -153,7 +154,7 @@ def test_nina_job_logs_a_stale_feed_once_and_its_recovery_once(
     nina = FlakyNina()
 
     def stale_lines():
-        return [r for r in caplog.records if "event=stale" in r.getMessage()]
+        return [r for r in caplog.records if "event=disturbed" in r.getMessage()]
 
     assert poll_nina(session, now, nina) == 0
     assert nina.asked == ["150870000000"]
@@ -171,3 +172,38 @@ def test_nina_job_logs_a_stale_feed_once_and_its_recovery_once(
         "nina feed=150870000000 event=recovered"
     ]
     assert not feed.stale_notified and len(stale_lines()) == 1
+
+
+class NinaWithoutDetails(FlakyNina):
+    """Lists one warning whose details answer an error (W2), until ``details_back``."""
+
+    def dashboard(self, key, *, etag=None, last_modified=None):
+        self.asked.append(key)
+        return DashboardOk(entries=(DashboardEntry(id="mow.DE-ST-X-1", version=1),))
+
+    def warning(self, identifier):
+        raise NinaFeedError("NINA antwortete mit HTTP 404.")
+
+
+def test_nina_job_treats_failing_details_as_a_disturbance_and_says_so_once(
+    app_ctx, session, factory, now, caplog
+):
+    """A listed warning that cannot be fetched disturbs the feed (W2/W3) even though the
+    dashboard answers: logged once and queued as one mail to civil protection."""
+    from server.models import OutboxMessage
+
+    caplog.set_level(logging.INFO, logger="aushang.jobs.alerts")
+    tenant = factory.tenant("sangerhausen", ars="150870045045")
+    factory.user(tenant, "alerter", email="kats@sangerhausen.example")
+    session.commit()
+    nina = NinaWithoutDetails()
+    for minutes in (0, 1, 2):
+        poll_nina(session, now + timedelta(minutes=minutes), nina)
+    feed = session.scalar(select(AlertFeed).where(AlertFeed.key == "150870000000"))
+    lines = [r.getMessage() for r in caplog.records if "event=disturbed" in r.getMessage()]
+    assert feed.stale_notified and len(lines) == 1
+    (queued,) = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "staff.nina.health")
+    ).all()
+    assert queued.recipient == "kats@sangerhausen.example"
+    assert "mow.DE-ST-X-1" in json.loads(queued.payload)["error"]
