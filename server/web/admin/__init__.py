@@ -3,11 +3,7 @@
 One module per page group; each registers its views on ``bp``.
 """
 
-from flask import Blueprint
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from . import (  # noqa: E402,F401
+from . import (  # noqa: F401  (each registers its views on ``bp``)
     alert_delivery,
     alert_reports,
     alert_setup,
@@ -27,3 +23,6 @@ from . import (  # noqa: E402,F401
     tenant,
     users,
 )
+from .blueprint import bp
+
+__all__ = ["bp"]

@@ -19,8 +19,8 @@ from ...services import alert_delivery as delivery
 from ...services import alerts as svc
 from ...services.printing import PDF_BASE_URL
 from ..clock import request_now
-from . import bp
 from .alerts import _record
+from .blueprint import bp
 
 
 @bp.app_template_filter("de_time_precise")

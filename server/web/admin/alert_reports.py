@@ -12,8 +12,8 @@ from ...models import AlertRecord, Tenant
 from ...security import tenant_staff_required
 from ...services import warntag
 from ..clock import request_now
-from . import bp
 from .alerts import _record
+from .blueprint import bp
 
 
 def _report(tenant: Tenant, alert_id: int) -> tuple[AlertRecord, Any]:

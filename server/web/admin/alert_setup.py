@@ -22,7 +22,7 @@ from ...security import system_admin_required, tenant_staff_required
 from ...services import alerts as svc
 from ...services.alerts import areas, unmatched
 from ..clock import request_now
-from . import bp
+from .blueprint import bp
 
 MAX_UPLOAD_BYTES = 5_000_000
 

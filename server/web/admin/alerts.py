@@ -35,9 +35,9 @@ from ...services.alert_health import nina_status
 from ...services.alerts import areas
 from ...services.alerts.health import disturbed, health_text
 from ..clock import request_now
-from . import bp
 from .alert_drafts import _preview, draft_from_token, draft_token
 from .alert_forms import FIELDS, _defaults, _form_input, _policy
+from .blueprint import bp
 
 # Imported from here by tests and the kiosk preview before the split.
 __all__ = ["_form_input", "draft_from_token", "draft_token"]

@@ -11,7 +11,7 @@ from ...extensions import db
 from ...models import OUTAGE_DECISION_LABELS, InternetOutage
 from ...security import tenant_staff_required
 from ...services import availability
-from . import bp
+from .blueprint import bp
 from .common import actor, add_nav, form_text, request_now
 
 add_nav([("admin.internet_outages", "Ausfälle Internet", ("approver",))])

@@ -12,7 +12,7 @@ from flask_login import current_user
 from ...models import User
 from ..clock import request_now
 from ..forms import parse_date
-from . import bp
+from .blueprint import bp
 
 __all__ = [
     "actor",

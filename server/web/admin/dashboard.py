@@ -17,7 +17,7 @@ from ...services import alerts as alert_svc
 from ...services import notices as svc
 from ...services.displays.fleet import fleet_status
 from ..clock import request_now
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/<tenant>/")

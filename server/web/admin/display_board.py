@@ -9,7 +9,7 @@ from ...domain.errors import NotFound, ValidationFailed
 from ...extensions import db
 from ...security import tenant_staff_required
 from ...services.displays import board
-from . import bp
+from .blueprint import bp
 from .common import actor, request_now
 from .displays import store
 

@@ -32,7 +32,7 @@ from ...services.displays.kiosk_view import KIOSK_CSP, KIOSK_FILES, kiosk_file, 
 from ...services.displays.manifest import manifest_for
 from ...services.displays.snapshot import snapshot_of
 from ..auth import client_address, limit_key
-from . import bp
+from .blueprint import bp
 from .common import actor, add_nav, form_text, parse_int, request_now
 from .displays import base_url, store
 

@@ -26,7 +26,7 @@ from ...security import tenant_staff_required
 from ...services.displays import config as svc
 from ...services.displays import enrolment, reports, sent, slides
 from ...services.files import BlobStore, store_upload
-from . import bp
+from .blueprint import bp
 from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
 
 add_nav([("admin.displays", "Anzeigen", ("editor", "approver"))])

@@ -11,7 +11,7 @@ from ...security import tenant_staff_required
 from ...services import audit
 from ...uow import committed
 from ..clock import request_now
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/<tenant>/rueckmeldungen")

@@ -19,7 +19,7 @@ from ...models import Notice
 from ...security import tenant_staff_required
 from ...services import extensions
 from ...services import notices as svc
-from . import bp
+from .blueprint import bp
 from .common import actor, form_text, parse_date, request_now
 from .notices import ACTION_FIELDS, _detail_url, _render_detail
 

@@ -35,7 +35,7 @@ from ...services import extensions, search
 from ...services import notices as svc
 from ...services.files import BlobStore, StorageFull, StorageUnavailable, store_upload
 from ..setup import ERROR_TEXTS, problem, wants_json
-from . import bp
+from .blueprint import bp
 from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
 
 add_nav([("admin.notices", "Bekanntmachungen", ("editor", "approver"))])

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import OutboxMessage
 from ...security import system_admin_required
-from . import bp
+from .blueprint import bp
 from .common import request_now
 
 SHOWN = 50

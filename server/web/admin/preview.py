@@ -28,7 +28,7 @@ from ...services.displays.kiosk_view import (
 )
 from ..clock import blob_store, request_now
 from ..public import notice_context
-from . import bp
+from .blueprint import bp
 
 # Drafts are notice business: the roles that may read notices, not every staff role
 # (an alerter of civil protection has no notice rights).

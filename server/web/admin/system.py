@@ -12,7 +12,7 @@ from ...models import Tenant
 from ...security import system_admin_required
 from ...services import people
 from ..clock import request_now
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/system/kommunen", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ from ...extensions import db
 from ...models import CHANNEL_KIND_LABELS, CHANNEL_KINDS, AuditEntry
 from ...security import tenant_staff_required
 from ...services import tenant_config as cfg
-from . import bp
+from .blueprint import bp
 from .common import actor, add_nav, form_text, parse_int, request_now
 
 # The users page (users.py) is listed here too, so the menu keeps its order.

@@ -14,7 +14,7 @@ from ...models import ROLE_LABELS, ROLES, User
 from ...security import tenant_staff_required
 from ...services import limits, people
 from ..auth import limit_key
-from . import bp
+from .blueprint import bp
 from .common import actor, form_text, request_now
 
 # Invitations per tenant admin and hour: each one sends a mail to a stranger's address.
