@@ -167,7 +167,7 @@ def test_notice_mail_with_one_click_unsubscribe(town, app_ctx, factory, smtp, se
     [mail] = smtp.to("satzung@example.de")
     assert mail["Subject"] == "Neue Bekanntmachung: Hundesteuersatzung"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    unsubscribe = urlsplit(mail["List-Unsubscribe"].strip("<>")).path
+    unsubscribe = urlsplit(mail["List-Unsubscribe"].strip().strip("<>")).path
     text = mail.get_body(("plain",)).get_content()
     [notice_url] = re.findall(r"http://\S+/bekanntmachungen/\S+", text)
     assert app_ctx.test_client().get(urlsplit(notice_url).path).status_code == 200

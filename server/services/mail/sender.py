@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 from flask import current_app
@@ -123,7 +123,7 @@ def _safely(
 
 
 def _send_chunk(
-    transport: Transport, chunk: list[tuple[int, EmailMessage]]
+    transport: Transport, chunk: list[tuple[int, Message]]
 ) -> list[tuple[int, str, str]]:
     """Send over one connection (a worker thread: no database here). A temporary
     failure defers the rest of the chunk, in order, for the next attempt."""
@@ -152,7 +152,7 @@ def deliver_mail(
     rows = _due(session, "mail", now, limit)
     outcome = Outcome()
     batch = Batch(session, now)
-    built: list[tuple[int, EmailMessage]] = []
+    built: list[tuple[int, Message]] = []
     with link_context():
         for index, row in enumerate(rows):
             composed = _safely(compose, batch, row, now)
