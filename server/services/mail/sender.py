@@ -228,8 +228,8 @@ def deliver_push(
             elif sub is None or built is None:
                 _done(row, "skipped", now)
                 outcome.skipped += 1
-                continue
-            jobs.append((row, sub, Target(sub.endpoint, sub.p256dh, sub.auth), *built))
+            else:
+                jobs.append((row, sub, Target(sub.endpoint, sub.p256dh, sub.auth), *built))
     if jobs:
         with ThreadPoolExecutor(min(workers, len(jobs))) as pool:
             statuses = list(pool.map(lambda j: pusher.send(j[2], j[3], j[4]), jobs))
