@@ -87,6 +87,7 @@ class World:
     token_id: int = 0
     outage_id: int = 0
     display_sha: str = ""
+    invitation_id: int = 0
 
     def url(self, path: str, tenant: Tenant | None = None) -> str:
         return f"/admin/{(tenant or self.a).slug}/{path}"
@@ -170,6 +171,16 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
     session.add(feedback)
     session.commit()
     display_ids = _display_world(app_ctx, session, a, users["admin"], now)
+    invitation = people.invite(
+        session,
+        tenant=a,
+        email="neu@a.example",
+        name="Nina Neu",
+        roles=["editor"],
+        now=now,
+        actor=users["admin"],
+    )
+    session.commit()
     board = next(c for c in a.channels if c.kind == "board")
     board_b = next(c for c in b.channels if c.kind == "board")
     return World(
@@ -188,6 +199,7 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         b_attachment=b_attachment,
         alert_id=alert.id,
         feedback_id=feedback.id,
+        invitation_id=invitation.id,
         **display_ids,
     )
 

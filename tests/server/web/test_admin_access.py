@@ -113,6 +113,7 @@ def _fill(rule: str, w: World) -> str:
         "token_id": str(w.token_id),
         "outage_id": str(w.outage_id),
         "digest": w.display_sha,
+        "invitation_id": str(w.invitation_id),
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
 
