@@ -221,3 +221,36 @@ def test_daily_digest(town, app_ctx, factory, smtp, send):
     assert mail["Subject"] == "Neue Bekanntmachungen aus Musterstadt (2)"
     text = mail.get_body(("plain",)).get_content()
     assert "Erste Satzung" in text and "Zweiter Plan" in text and mail["List-Unsubscribe"]
+
+
+def test_the_entwarnung_follows_the_warning(town, app_ctx, smtp, send):
+    from server.services import alerts as alert_svc
+
+    tenant, _, editor, _ = town
+    client = app_ctx.test_client()
+    _subscribe_and_confirm(client, smtp, send, "warn@example.de", notices="", warnings="1")
+    record = issue_template_alert(db.session, tenant, editor, NOW, sender_name="Stadt Musterstadt")
+    db.session.commit()
+    queue_citizen_messages(db.session, NOW)
+    later = NOW + timedelta(minutes=30)
+    alert_svc.cancel_manual(
+        db.session,
+        tenant=tenant,
+        user=editor,
+        record_id=record.id,
+        now=later,
+        policy=alert_svc.policy_from_config(app_ctx.config),
+    )
+    db.session.commit()
+    assert queue_citizen_messages(db.session, later) == 1
+    assert queue_citizen_messages(db.session, later + timedelta(minutes=1)) == 0
+    db.session.commit()
+    smtp.received.clear()
+    send(later)
+    subjects = [m["Subject"] for m in smtp.to("warn@example.de")]
+    assert [s.split(":")[0] for s in subjects] == [
+        "Warnung für Musterstadt",
+        "Entwarnung für Musterstadt",
+    ]
+    last = smtp.to("warn@example.de")[-1].get_body(("plain",)).get_content()
+    assert "ENTWARNUNG für Musterstadt" in last

@@ -90,7 +90,7 @@ def build(composed: Composed, recipient: str) -> Message:
     message = MIMEMultipart("alternative")
     message["From"] = formataddr(parseaddr(sender_address()), charset="utf-8")
     message["To"] = recipient
-    message["Subject"] = Header(composed.subject, "utf-8").encode()
+    message["Subject"] = Header(composed.subject, "utf-8")  # type: ignore[assignment]
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain=mail_domain())
     message["Auto-Submitted"] = "auto-generated"

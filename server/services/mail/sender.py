@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -164,8 +165,13 @@ def deliver_mail(
             else:
                 built.append((index, build(composed, row.recipient)))
     lanes = max(1, min(getattr(transport, "parallel", 1), len(built)))
-    chunks = [built[i::lanes] for i in range(lanes)]
-    with ThreadPoolExecutor(lanes) as pool:
+    # One recipient's mails share a connection, so they arrive in order (a warning
+    # before its Entwarnung).
+    chunks: list[list[tuple[int, Message]]] = [[] for _ in range(lanes)]
+    for index, message in built:
+        chunks[zlib.crc32(rows[index].recipient.encode()) % lanes].append((index, message))
+    chunks = [c for c in chunks if c]
+    with ThreadPoolExecutor(max(1, len(chunks))) as pool:
         results = [
             r for part in pool.map(lambda c: _send_chunk(transport, c), chunks) for r in part
         ]
