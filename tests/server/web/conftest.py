@@ -174,7 +174,7 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
     invitation = people.invite(
         session,
         tenant=a,
-        email="neu@a.example",
+        email="eingeladen@a.example",
         name="Nina Neu",
         roles=["editor"],
         now=now,
