@@ -150,36 +150,33 @@ def _seed(session: Any, emails: int, pushes: list[tuple[str, str, str]]) -> Any:
         tenant=tenant,
         roles=["alerter"],
     )
-    session.execute(
-        insert(EmailSubscription),
-        [
-            {
-                "tenant_id": tenant.id,
-                "email": f"buerger{i}@bench.example",
-                "categories": "",
-                "notices": False,
-                "warnings": True,
-                "mode": "immediate",
-                "confirmed_at": NOW,
-            }
-            for i in range(emails)
-        ],
-    )
-    session.execute(
-        insert(PushSubscription),
-        [
-            {
-                "tenant_id": tenant.id,
-                "endpoint": endpoint,
-                "p256dh": p256dh,
-                "auth": auth,
-                "warnings": True,
-                "notices": False,
-                "created_at": NOW,
-            }
-            for endpoint, p256dh, auth in pushes
-        ],
-    )
+    emails_rows = [
+        {
+            "tenant_id": tenant.id,
+            "email": f"buerger{i}@bench.example",
+            "categories": "",
+            "notices": False,
+            "warnings": True,
+            "mode": "immediate",
+            "confirmed_at": NOW,
+        }
+        for i in range(emails)
+    ]
+    push_rows = [
+        {
+            "tenant_id": tenant.id,
+            "endpoint": endpoint,
+            "p256dh": p256dh,
+            "auth": auth,
+            "warnings": True,
+            "notices": False,
+            "created_at": NOW,
+        }
+        for endpoint, p256dh, auth in pushes
+    ]
+    for model, rows in ((EmailSubscription, emails_rows), (PushSubscription, push_rows)):
+        if rows:
+            session.execute(insert(model), rows)
     return tenant, alerter
 
 

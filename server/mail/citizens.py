@@ -161,22 +161,25 @@ AUDIT_HANDLERS["notice.publish"] = _on_publish
 
 
 def warn_subscribers(session: Session, now: datetime) -> int:
-    """Queue each warning in force for a tenant once for its subscribers."""
-    from ..services.alerts import public_alerts
+    """Queue each warning in force for a tenant once for its subscribers, and its
+    Entwarnung once when it is lifted."""
+    from ..services.alerts import active_alerts_for_place
 
     tenant_ids = set(
         session.scalars(select(EmailSubscription.tenant_id).where(EmailSubscription.warnings))
     ) | set(session.scalars(select(PushSubscription.tenant_id).where(PushSubscription.warnings)))
     queued = 0
     for tenant in session.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids), Tenant.active)):
-        for item in public_alerts(session, tenant, now):
+        # What the public pages show (Actual + Public, W7/W16), Entwarnungen included.
+        for item in active_alerts_for_place(session, tenant=tenant, now=now):
             record = item.alert
             rec = item.record
-            if rec.phase != "active":
+            if rec.phase not in ("active", "all_clear"):
                 continue
             info = record.primary_info()
             payload = {
                 "record": rec.id,
+                "entwarnung": rec.phase == "all_clear",
                 "headline": (info.headline if info else "") or rec.headline or rec.event,
                 "description": (info.description if info else "") or "",
                 "instruction": (info.instruction if info else "") or "",
@@ -190,7 +193,7 @@ def warn_subscribers(session: Session, now: datetime) -> int:
                 now=now,
                 payload=payload,
                 tenant_id=tenant.id,
-                dedupe_key=f"warning:{tenant.id}:{rec.id}",
+                dedupe_key=f"warning:{tenant.id}:{rec.id}:{rec.phase}",
             )
             queued += made is not None
     return queued
@@ -342,7 +345,7 @@ def warning_mail(batch: Batch, row: OutboxMessage, payload: dict[str, Any]) -> C
     if tenant is None or not fan:
         return None
     return Composed(
-        subject=f"Warnung für {tenant.name}: {fan['headline']}",
+        subject=f"{_label(fan)} für {tenant.name}: {fan['headline']}",
         template="citizen_warning",
         context={"tenant": tenant, "w": fan},
         action_url=url_for("alerts_public.tenant_warnings", tenant=tenant.slug, _external=True),
@@ -350,6 +353,10 @@ def warning_mail(batch: Batch, row: OutboxMessage, payload: dict[str, Any]) -> C
         unsubscribe_url=unsubscribe_url(batch, row, tenant),
         footer=f"Sie erhalten diese Nachricht, weil Sie Warnungen für {tenant.name} abonniert haben.",
     )
+
+
+def _label(fan: dict[str, Any]) -> str:
+    return "Entwarnung" if fan.get("entwarnung") else "Warnung"
 
 
 def _push_notice(
@@ -377,11 +384,11 @@ def _push_warning(
     if not fan or tenant is None:
         return None
     return {
-        "title": f"Warnung – {tenant.name}",
+        "title": f"{_label(fan)} – {tenant.name}",
         "body": fan["headline"],
         "url": url_for("alerts_public.tenant_warnings", tenant=tenant.slug, _external=True),
         "tag": f"warning-{fan['record']}",
-        "urgent": True,
+        "urgent": not fan.get("entwarnung"),
     }, WARNING_TTL
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 from flask import current_app
@@ -123,7 +124,7 @@ def _safely(
 
 
 def _send_chunk(
-    transport: Transport, chunk: list[tuple[int, EmailMessage]]
+    transport: Transport, chunk: list[tuple[int, Message]]
 ) -> list[tuple[int, str, str]]:
     """Send over one connection (a worker thread: no database here). A temporary
     failure defers the rest of the chunk, in order, for the next attempt."""
@@ -152,7 +153,7 @@ def deliver_mail(
     rows = _due(session, "mail", now, limit)
     outcome = Outcome()
     batch = Batch(session, now)
-    built: list[tuple[int, EmailMessage]] = []
+    built: list[tuple[int, Message]] = []
     with link_context():
         for index, row in enumerate(rows):
             composed = _safely(compose, batch, row, now)
@@ -164,8 +165,13 @@ def deliver_mail(
             else:
                 built.append((index, build(composed, row.recipient)))
     lanes = max(1, min(getattr(transport, "parallel", 1), len(built)))
-    chunks = [built[i::lanes] for i in range(lanes)]
-    with ThreadPoolExecutor(lanes) as pool:
+    # One recipient's mails share a connection, so they arrive in order (a warning
+    # before its Entwarnung).
+    chunks: list[list[tuple[int, Message]]] = [[] for _ in range(lanes)]
+    for index, message in built:
+        chunks[zlib.crc32(rows[index].recipient.encode()) % lanes].append((index, message))
+    chunks = [c for c in chunks if c]
+    with ThreadPoolExecutor(max(1, len(chunks))) as pool:
         results = [
             r for part in pool.map(lambda c: _send_chunk(transport, c), chunks) for r in part
         ]
@@ -229,8 +235,8 @@ def deliver_push(
             if sub is None or built is None:
                 _done(row, "skipped", now)
                 outcome.skipped += 1
-                continue
-            jobs.append((row, sub, Target(sub.endpoint, sub.p256dh, sub.auth), *built))
+            else:
+                jobs.append((row, sub, Target(sub.endpoint, sub.p256dh, sub.auth), *built))
     if jobs:
         with ThreadPoolExecutor(min(workers, len(jobs))) as pool:
             statuses = list(pool.map(lambda j: pusher.send(j[2], j[3], j[4]), jobs))

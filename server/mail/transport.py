@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -34,7 +34,7 @@ class PermanentFailure(Exception):
 
 
 class Connection(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class Transport(Protocol):
@@ -76,7 +76,7 @@ class _SmtpConnection:
     def __init__(self, client: smtplib.SMTP) -> None:
         self.client = client
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         try:
             refused = self.client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -138,7 +138,7 @@ class _MaildirConnection:
     def __init__(self, box: mailbox.Maildir) -> None:
         self.box = box
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         self.box.add(message)
 
 

@@ -208,3 +208,22 @@ def test_delivered_rows_are_forgotten_after_a_month(app_ctx, factory, smtp, send
     assert forget_sent(db.session, NOW + timedelta(days=31)) == 1
     # A row with a dedupe key stays: it is what keeps its event from being told twice.
     assert [r.dedupe_key for r in db.session.scalars(select(OutboxMessage))] == ["once"]
+
+
+def test_a_row_that_cannot_be_composed_fails_alone(app_ctx, factory, smtp, send, caplog):
+    from server.mail import outbox
+
+    tenant = factory.tenant()
+    factory.user(tenant, "editor", email="erika@musterstadt.example")
+    outbox.mail(db.session, "staff.notice.released", "kaputt@x.example", NOW, {"broken": 1})
+    outbox.enqueue(
+        db.session, channel="push", kind="citizen.warning", recipient="1", now=NOW, payload={}
+    )
+    people.request_password_reset(db.session, "erika@musterstadt.example", NOW)
+    db.session.commit()
+    send(NOW)
+    assert len(smtp.to("erika@musterstadt.example")) == 1  # the row behind it went out
+    statuses = {r.kind: r.status for r in db.session.scalars(select(OutboxMessage))}
+    assert statuses["staff.notice.released"] == "failed"
+    assert statuses["citizen.warning"] == "failed"
+    assert "compose_failed" in caplog.text

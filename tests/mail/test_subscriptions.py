@@ -167,7 +167,7 @@ def test_notice_mail_with_one_click_unsubscribe(town, app_ctx, factory, smtp, se
     [mail] = smtp.to("satzung@example.de")
     assert mail["Subject"] == "Neue Bekanntmachung: Hundesteuersatzung"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    unsubscribe = urlsplit(mail["List-Unsubscribe"].strip("<>")).path
+    unsubscribe = urlsplit(mail["List-Unsubscribe"].strip().strip("<>")).path
     text = mail.get_body(("plain",)).get_content()
     [notice_url] = re.findall(r"http://\S+/bekanntmachungen/\S+", text)
     assert app_ctx.test_client().get(urlsplit(notice_url).path).status_code == 200
@@ -221,3 +221,36 @@ def test_daily_digest(town, app_ctx, factory, smtp, send):
     assert mail["Subject"] == "Neue Bekanntmachungen aus Musterstadt (2)"
     text = mail.get_body(("plain",)).get_content()
     assert "Erste Satzung" in text and "Zweiter Plan" in text and mail["List-Unsubscribe"]
+
+
+def test_the_entwarnung_follows_the_warning(town, app_ctx, smtp, send):
+    from server.services import alerts as alert_svc
+
+    tenant, _, editor, _ = town
+    client = app_ctx.test_client()
+    _subscribe_and_confirm(client, smtp, send, "warn@example.de", notices="", warnings="1")
+    record = issue_template_alert(db.session, tenant, editor, NOW, sender_name="Stadt Musterstadt")
+    db.session.commit()
+    queue_citizen_messages(db.session, NOW)
+    later = NOW + timedelta(minutes=30)
+    alert_svc.cancel_manual(
+        db.session,
+        tenant=tenant,
+        user=editor,
+        record_id=record.id,
+        now=later,
+        policy=alert_svc.policy_from_config(app_ctx.config),
+    )
+    db.session.commit()
+    assert queue_citizen_messages(db.session, later) == 1
+    assert queue_citizen_messages(db.session, later + timedelta(minutes=1)) == 0
+    db.session.commit()
+    smtp.received.clear()
+    send(later)
+    subjects = [m["Subject"] for m in smtp.to("warn@example.de")]
+    assert [s.split(":")[0] for s in subjects] == [
+        "Warnung für Musterstadt",
+        "Entwarnung für Musterstadt",
+    ]
+    last = smtp.to("warn@example.de")[-1].get_body(("plain",)).get_content()
+    assert "ENTWARNUNG für Musterstadt" in last

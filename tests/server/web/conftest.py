@@ -51,7 +51,6 @@ def login_as(client, user: User) -> None:
     """Log a user in through the session cookie and a server-side session row, as the
     login view does after a successful password check (the password flow itself is
     tested in test_auth)."""
-    from datetime import timedelta
 
     from server.web import sessions
     from server.web.clock import request_now
@@ -179,17 +178,15 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         tenant_id=a.id, started_at=now, ended_at=now, detected_at=now, notices=""
     )
     session.add(internet_outage)
-    from server.models import StaffInvitation
-
-    invitation = StaffInvitation(
-        tenant_id=a.id,
+    invitation = people.invite(
+        session,
+        tenant=a,
         email="eingeladen@a.example",
-        name="Eingeladene Person",
-        roles="editor",
-        created_at=now,
-        expires_at=now + timedelta(days=7),
+        name="Nina Neu",
+        roles=["editor"],
+        now=now,
+        actor=users["admin"],
     )
-    session.add(invitation)
     session.commit()
     board = next(c for c in a.channels if c.kind == "board")
     board_b = next(c for c in b.channels if c.kind == "board")
