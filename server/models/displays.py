@@ -90,6 +90,8 @@ class Display(db.Model):
     # Pages of one notice per cycle (issue 16): the next ones follow in the next cycle,
     # all of them are reachable by the QR code at once. 0 = every page in every cycle.
     max_pages: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # Mixed-in content between the notices: one item after every N notices; 0 = after all.
+    content_every: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cycle_limit_s: Mapped[int] = mapped_column(Integer, default=300)
     # Screen hours as the contract's JSON list (PLAYER_CONTRACT "screen").
     screen_schedule: Mapped[str] = mapped_column(Text, default="[]")

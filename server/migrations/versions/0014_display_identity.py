@@ -38,6 +38,7 @@ def upgrade():
         batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('retired_at', server.models.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('max_pages', sa.Integer(), server_default='3', nullable=False))
+        batch_op.add_column(sa.Column('content_every', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index(batch_op.f('ix_display_device_key_hash'), ['device_key_hash'], unique=False)
     with op.batch_alter_table('display_pairing', schema=None) as batch_op:
         batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
@@ -59,6 +60,7 @@ def downgrade():
     op.drop_table('display_crest')
     with op.batch_alter_table('display', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_display_device_key_hash'))
+        batch_op.drop_column('content_every')
         batch_op.drop_column('max_pages')
         batch_op.drop_column('retired_at')
         batch_op.drop_column('device_key_hash')

@@ -43,6 +43,7 @@ class DisplayInput:
     group_ids: list[int] = field(default_factory=list)
     notice_duration_s: int | None = 15
     max_pages: int | None = 3
+    content_every: int | None = 0
     cycle_limit_s: int | None = 300
     screen_schedule: list[dict[str, object]] = field(default_factory=list)
     extra_errors: dict[str, str] = field(default_factory=dict)
@@ -89,6 +90,8 @@ def _validate(session: Session, tenant: Tenant, data: DisplayInput) -> None:
         errors.setdefault("notice_duration_s", "Sekunden zwischen 3 und 600.")
     if data.max_pages is None or not 0 <= data.max_pages <= 100:
         errors.setdefault("max_pages", "Zwischen 1 und 100 Seiten, 0 für alle Seiten.")
+    if data.content_every is None or not 0 <= data.content_every <= 100:
+        errors.setdefault("content_every", "Zwischen 1 und 100 Bekanntmachungen, 0 für am Ende.")
     if data.cycle_limit_s is None or not 30 <= data.cycle_limit_s <= 3600:
         errors.setdefault("cycle_limit_s", "Sekunden zwischen 30 und 3600.")
     if not data.all_categories:
@@ -111,6 +114,7 @@ def _apply(session: Session, tenant: Tenant, display: Display, data: DisplayInpu
     display.all_categories = data.all_categories
     display.notice_duration_s = int(data.notice_duration_s or 15)
     display.max_pages = int(data.max_pages or 0)
+    display.content_every = int(data.content_every or 0)
     display.cycle_limit_s = int(data.cycle_limit_s or 300)
     display.screen_schedule = json.dumps(data.screen_schedule, separators=(",", ":"))
     display.categories = (
@@ -211,6 +215,7 @@ def save_display(
             "groups": [g.name for g in display.groups],
             "notice_duration_s": display.notice_duration_s,
             "max_pages": display.max_pages,
+            "content_every": display.content_every,
         },
     )
     return display
@@ -283,9 +288,8 @@ class ContentInput:
     extra_errors: dict[str, str] = field(default_factory=dict)
 
 
-def add_content(
-    session: Session, tenant: Tenant, user: User, data: ContentInput, now: datetime
-) -> ContentItem:
+def _content_errors(data: ContentInput, now: datetime, *, has_image: bool = False) -> datetime:
+    """Validate ``data``; raise ValidationFailed by field. Returns the start."""
     errors = dict(data.extra_errors)
     if data.kind not in CONTENT_KINDS:
         errors["kind"] = "Bitte Bild oder Infoseite wählen."
@@ -295,17 +299,24 @@ def add_content(
         errors["body"] = "Bitte den Text der Infoseite angeben."
     if data.kind == "page" and len(data.body) > 20000:
         errors["body"] = "Höchstens 20000 Zeichen."
-    if data.kind == "image" and data.image is None:
+    if data.kind == "image" and data.image is None and not has_image:
         errors.setdefault("image", "Bitte ein Bild (PNG oder JPEG) hochladen.")
     if data.duration_s is None or not 3 <= data.duration_s <= 600:
         errors.setdefault("duration_s", "Sekunden zwischen 3 und 600.")
-    if data.position is None:
-        errors.setdefault("position", "Bitte eine Zahl angeben.")
+    if data.position is None or not -100_000 <= data.position <= 100_000:
+        errors.setdefault("position", "Bitte eine ganze Zahl angeben.")
     start = data.valid_from or now
     if data.valid_until is not None and data.valid_until <= start:
         errors["valid_until"] = "Das Ende muss nach dem Beginn liegen."
     if errors:
         raise ValidationFailed("Bitte prüfen Sie den Inhalt.", errors)
+    return start
+
+
+def add_content(
+    session: Session, tenant: Tenant, user: User, data: ContentInput, now: datetime
+) -> ContentItem:
+    start = _content_errors(data, now)
     image = data.image
     item = ContentItem(
         tenant_id=tenant.id,
@@ -344,10 +355,55 @@ def add_content(
     return item
 
 
-def remove_content(session: Session, tenant: Tenant, user: User, item_id: int, now: datetime):
+def get_content(session: Session, tenant: Tenant, item_id: int) -> ContentItem:
     item = session.get(ContentItem, item_id)
     if item is None or item.tenant_id != tenant.id:
         raise NotFound("Diesen Inhalt gibt es nicht.")
+    return item
+
+
+def update_content(
+    session: Session,
+    tenant: Tenant,
+    user: User,
+    item: ContentItem,
+    data: ContentInput,
+    now: datetime,
+) -> ContentItem:
+    """Change a mixed-in item in place (its kind and target stay); a new picture replaces
+    the old one, without one the picture stays."""
+    data.kind = item.kind
+    data.valid_from = data.valid_from or item.valid_from
+    start = _content_errors(data, now, has_image=item.image_sha256 is not None)
+    item.title = data.title.strip()
+    if item.kind == "page":
+        item.body = data.body.replace("\r\n", "\n").strip()
+    image = data.image
+    if image is not None:
+        item.image_sha256 = getattr(image, "sha256", None)
+        item.image_media_type = getattr(image, "media_type", None)
+        item.image_size = getattr(image, "size", None)
+    item.valid_from = data.valid_from or item.valid_from or start
+    item.valid_until = data.valid_until
+    item.position = int(data.position or 0)
+    item.duration_s = int(data.duration_s or 10)
+    item.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        action="display.content_update",
+        object_type="display_content",
+        object_id=item.id,
+        actor=user,
+        tenant_id=tenant.id,
+        details={"title": item.title, "position": item.position, "new_image": image is not None},
+    )
+    return item
+
+
+def remove_content(session: Session, tenant: Tenant, user: User, item_id: int, now: datetime):
+    item = get_content(session, tenant, item_id)
     audit.record(
         session,
         now=now,

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ... import notify
-from ...domain.playlist import PlaylistEntry, next_boundary
+from ...domain.playlist import PlaylistEntry, interleave, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
 from . import board as board_svc
@@ -244,6 +244,7 @@ def build_items(
                 )
             )
             moments.append(content.valid_until)
+    items, entries = _in_order(items, entries, snap.content_every)
     screen = {"timezone": snap.tenant_tz, "schedule": json.loads(snap.schedule)}
     board = board_svc.board_json(session, tenant, store)
     fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)},"board":{_dumps(board)}'
@@ -264,6 +265,25 @@ def build_items(
         items=items,
         refs=frozenset(refs),
     )
+
+
+def _in_order(
+    items: list[dict[str, Any]], entries: list[PlaylistEntry], every: int
+) -> tuple[list[dict[str, Any]], list[PlaylistEntry]]:
+    # Items and their cycle entries pair up one to one: notices first (a notice's slides in
+    # a row), then the mixed-in content; interleave puts the content between the notices.
+    groups: list[list[tuple[dict[str, Any], PlaylistEntry]]] = []
+    extras = []
+    for pair in zip(items, entries, strict=True):
+        notice = pair[0].get("notice_id")
+        if notice is None:
+            extras.append(pair)
+        elif groups and groups[-1][0][0].get("notice_id") == notice:
+            groups[-1].append(pair)
+        else:
+            groups.append([pair])
+    ordered = interleave(groups, extras, every)
+    return [i for i, _ in ordered], [e for _, e in ordered]
 
 
 def _content_item(

@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401
     common,
     dashboard,
     display_board,
+    display_content,
     display_ops,
     displays,
     feedback,
