@@ -28,6 +28,7 @@ STATIC = {
     "/precedence.js": ("precedence.js", "text/javascript; charset=utf-8"),
     "/warnings.js": ("warnings.js", "text/javascript; charset=utf-8"),
     "/board.js": ("board.js", "text/javascript; charset=utf-8"),
+    "/hours.js": ("hours.js", "text/javascript; charset=utf-8"),
 }
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "

@@ -84,6 +84,7 @@ def _item_view(item: Item) -> dict[str, Any]:
         "url": ("/assets/" if item.kind == "image" else "/slides/") + item.slide.sha256,
         "duration_s": item.duration_s,
         "max_pages": item.max_pages,
+        "hours": list(item.hours),
     }
 
 

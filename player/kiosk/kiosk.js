@@ -198,11 +198,27 @@
     return -1;
   }
 
+  function onAir(i) {
+    // Outside its weekdays and times of day (issue 16) an item is skipped this time round.
+    var entry = rotation.entries[i];
+    return !entry.item || window.AushangHours.covers(entry.item.hours, serverNow(), state && state.timezone);
+  }
+
   function nextIndex() {
-    var count = rotation.entries.length, after = (rotation.index + 1) % count;
+    var count = rotation.entries.length;
+    var at = pickIndex(count);
+    for (var step = 0; step < count; step++) {
+      var i = (at + step) % count;
+      if (onAir(i)) return i;
+    }
+    return -1;
+  }
+
+  function pickIndex(count) {
+    var after = (rotation.index + 1) % count;
     while (rotation.fresh.length) {
       var at = indexOfKey(rotation.fresh.shift());
-      if (at < 0) continue;
+      if (at < 0 || !onAir(at)) continue;
       // Out of turn: afterwards the rotation goes on where it would have gone.
       if (rotation.resume === null && at !== after) rotation.resume = rotation.entries[after].key;
       return at;
@@ -229,7 +245,15 @@
   function next() {
     var entries = rotation.entries;
     if (!entries.length) return;
-    rotation.index = nextIndex();
+    var index = nextIndex();
+    if (index < 0) {
+      // Nothing on air now (only timed content): look again in half a minute.
+      showLayer("empty");
+      showing = null;
+      schedule(30, next);
+      return;
+    }
+    rotation.index = index;
     var entry = entries[rotation.index];
     showPosition();
     rotation.token++;

@@ -160,6 +160,8 @@ class ContentItem(db.Model):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     position: Mapped[int] = mapped_column(Integer, default=100)
     duration_s: Mapped[int] = mapped_column(Integer, default=10)
+    # Weekdays and times of day (the contract's schedule list); "[]" = at any time.
+    hours: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -40,6 +40,8 @@ def upgrade():
         batch_op.add_column(sa.Column('max_pages', sa.Integer(), server_default='3', nullable=False))
         batch_op.add_column(sa.Column('content_every', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index(batch_op.f('ix_display_device_key_hash'), ['device_key_hash'], unique=False)
+    with op.batch_alter_table('display_content', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('hours', sa.Text(), server_default='[]', nullable=False))
     with op.batch_alter_table('display_pairing', schema=None) as batch_op:
         batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('candidate_display_id', sa.Integer(), nullable=True))
@@ -57,6 +59,8 @@ def downgrade():
         batch_op.drop_column('provisioning_token_id')
         batch_op.drop_column('candidate_display_id')
         batch_op.drop_column('device_key_hash')
+    with op.batch_alter_table('display_content', schema=None) as batch_op:
+        batch_op.drop_column('hours')
     op.drop_table('display_crest')
     with op.batch_alter_table('display', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_display_device_key_hash'))

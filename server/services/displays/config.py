@@ -285,6 +285,7 @@ class ContentInput:
     display_id: int | None = None
     group_id: int | None = None
     image: object | None = None  # a StoredBlob for kind image
+    hours: list[dict[str, object]] = field(default_factory=list)  # empty: at any time
     extra_errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -332,6 +333,7 @@ def add_content(
         valid_until=data.valid_until,
         position=int(data.position or 0),
         duration_s=int(data.duration_s or 10),
+        hours=json.dumps(data.hours, separators=(",", ":")),
         created_at=now,
         updated_at=now,
     )
@@ -387,6 +389,7 @@ def update_content(
     item.valid_until = data.valid_until
     item.position = int(data.position or 0)
     item.duration_s = int(data.duration_s or 10)
+    item.hours = json.dumps(data.hours, separators=(",", ":"))
     item.updated_at = now
     session.flush()
     audit.record(

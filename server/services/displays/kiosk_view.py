@@ -40,6 +40,7 @@ KIOSK_FILES = {
     "precedence.js": "text/javascript; charset=utf-8",
     "warnings.js": "text/javascript; charset=utf-8",
     "board.js": "text/javascript; charset=utf-8",
+    "hours.js": "text/javascript; charset=utf-8",
 }
 # The player's own policy for the page (player/localserver.py), so the preview runs
 # the page under the same restrictions as a screen does.
@@ -164,6 +165,7 @@ def manifest_state(
                 "url": blob_url(item["slide"]["sha256"]),
                 "duration_s": item["duration_s"],
                 "max_pages": item.get("max_pages"),
+                "hours": item.get("hours") or [],
             }
         )
     warnings = [

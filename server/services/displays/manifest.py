@@ -301,7 +301,9 @@ def _content_item(
     else:
         rendered = slide_svc.page_slide(store, tenant, content.title, content.body, orientation)
         slide, assets = rendered.slide, rendered.assets
+    hours = json.loads(content.hours or "[]")
     return {
+        **({"hours": hours} if hours else {}),
         "id": f"content-{content.id}",
         "kind": content.kind,
         "title": slide_svc.strip_bidi(content.title),

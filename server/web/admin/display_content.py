@@ -4,6 +4,7 @@ displays at once."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from ...domain.errors import NotFound, ValidationFailed
+from ...domain.playlist import format_weekdays, parse_schedule
 from ...domain.posting import local_midnight
 from ...extensions import db
 from ...models import CONTENT_KIND_LABELS, ContentItem, Display, DisplayGroup
@@ -22,6 +24,29 @@ from ...services.files import store_upload
 from . import bp
 from .common import actor, form_text, parse_date, parse_int, request_now
 from .displays import _render_detail, store
+
+HOURS_ROWS = 2
+
+
+def _hours(errors: dict[str, str]) -> list[dict[str, object]]:
+    # The screen-hours rows of the display form, as "hours_days_<n>" etc. of this one.
+    rows = [
+        tuple(request.form.get(f"hours_{k}_{n}", "") for k in ("days", "on", "off"))
+        for n in range(HOURS_ROWS)
+    ]
+    try:
+        return parse_schedule(rows)  # type: ignore[arg-type]
+    except ValidationFailed as exc:
+        errors.update({k.replace("screen_", "hours_"): v for k, v in exc.field_errors.items()})
+        return []
+
+
+def _hours_form(item: ContentItem | None) -> list[tuple[str, str, str]]:
+    rows = [
+        (format_weekdays(r["weekdays"]), r["on"], r["off"])
+        for r in (json.loads(item.hours or "[]") if item else [])
+    ]
+    return rows + [("", "", "")] * max(0, HOURS_ROWS - len(rows))
 
 
 def _content_input(errors: dict[str, str]) -> svc.ContentInput:
@@ -37,6 +62,7 @@ def _content_input(errors: dict[str, str]) -> svc.ContentInput:
         valid_until=local_midnight(end, tz) if end else None,
         position=parse_int(request.form.get("position") or "100", "position", errors),
         duration_s=parse_int(request.form.get("duration_s") or "10", "duration_s", errors),
+        hours=_hours(errors),
         extra_errors=errors,
     )
 
@@ -99,6 +125,11 @@ def _edit_form(item: ContentItem) -> dict[str, Any]:
         "valid_until": _local_day(item.valid_until),
         "position": str(item.position),
         "duration_s": str(item.duration_s),
+        **{
+            f"hours_{k}_{n}": row[i]
+            for n, row in enumerate(_hours_form(item))
+            for i, k in enumerate(("days", "on", "off"))
+        },
     }
 
 
@@ -137,6 +168,7 @@ def display_content_edit(content_id: int):
         errors=errors,
         message=message,
         CONTENT_KIND_LABELS=CONTENT_KIND_LABELS,
+        hours_rows=HOURS_ROWS,
     ), status
 
 

@@ -23,6 +23,7 @@ from ...models import (
 from ...security import tenant_staff_required
 from ...services.displays import config as svc
 from ...services.displays import enrolment, reports, sent
+from ...services.displays.cycle import observed_cycle
 from ...services.files import BlobStore
 from . import bp
 from .common import actor, add_nav, form_text, parse_int, request_now
@@ -294,6 +295,7 @@ def _render_detail(display: Display, errors=None, message=None, form=None, statu
     return render_template(
         "admin/displays/detail.html",
         candidates=candidates,
+        observed=observed_cycle(db.session, display, now),
         tenant=g.tenant,
         display=display,
         status=status_of(display, now),

@@ -11,7 +11,7 @@ from server.domain.playlist import interleave
 from server.models import Display
 from server.services.displays import config as svc
 
-from .conftest import API, release
+from .conftest import API, release, validate
 
 
 @pytest.mark.parametrize(
@@ -138,3 +138,53 @@ def test_groups_are_assigned_to_many_displays_at_once(client, dw, session, now):
     session.expire_all()
     assert [d.name for d in session.get(type(group), group.id).displays] == ["Bürgerbüro"]
     assert session.get(Display, dw.other_display.id).groups == []
+
+
+def test_content_hours_reach_the_manifest_and_bad_hours_get_field_messages(
+    client, dw, session, now
+):
+    from tests.conftest import login
+
+    login(client, dw.admin.email)
+    url = f"/admin/{dw.tenant.slug}/anzeigen/{dw.display.id}/inhalte"
+    form = {
+        "kind": "page",
+        "title": "Markttag",
+        "body": "Mittwochs Wochenmarkt.",
+        "target": "display",
+        "position": "10",
+        "duration_s": "10",
+    }
+    for bad, field in (
+        (
+            {"hours_days_0": "8", "hours_on_0": "07:00", "hours_off_0": "13:00"},
+            "content_hours_days_0",
+        ),
+        (
+            {"hours_days_0": "3", "hours_on_0": "7 Uhr", "hours_off_0": "13:00"},
+            "content_hours_times_0",
+        ),
+    ):
+        r = client.post(url, data={**form, **bad})
+        assert r.status_code == 422
+        assert f'id="{field}-error"' in r.get_data(as_text=True), field
+    good = {
+        "hours_days_0": "3",
+        "hours_on_0": "07:00",
+        "hours_off_0": "13:00",
+        "hours_days_1": "6",
+        "hours_on_1": "08:00",
+        "hours_off_1": "12:00",
+    }
+    assert client.post(url, data={**form, **good}).status_code == 302
+    items = client.get(API + "manifest", headers=dw.auth()).json["items"]
+    (market,) = [i for i in items if i["title"] == "Markttag"]
+    validate("manifest", client.get(API + "manifest", headers=dw.auth()).json)
+    assert market["hours"] == [
+        {"weekdays": [3], "on": "07:00", "off": "13:00"},
+        {"weekdays": [6], "on": "08:00", "off": "12:00"},
+    ]
+    item_id = int(market["id"].split("-")[1])
+    edit = client.get(f"/admin/{dw.tenant.slug}/anzeigen/inhalte/{item_id}/bearbeiten")
+    page = edit.get_data(as_text=True)
+    assert 'value="07:00"' in page and 'value="6"' in page
