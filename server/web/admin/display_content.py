@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from ...domain.errors import NotFound, ValidationFailed
+from ...domain.errors import Conflict, NotFound, ValidationFailed
 from ...domain.playlist import format_weekdays, parse_schedule
 from ...domain.posting import local_midnight
 from ...extensions import db
@@ -19,6 +19,7 @@ from ...models import CONTENT_KIND_LABELS, ContentItem, Display, DisplayGroup
 from ...security import tenant_staff_required
 from ...services.displays import config as svc
 from ...services.displays import groups as group_svc
+from ...services.displays import media as media_svc
 from ...services.displays import slides
 from ...services.files import store_upload
 from . import bp
@@ -68,21 +69,85 @@ def _content_input(errors: dict[str, str]) -> svc.ContentInput:
 
 
 def _picture(data: svc.ContentInput, errors: dict[str, str]) -> None:
-    """A picture upload, checked by content; none given leaves ``data.image`` empty."""
+    """A picture upload, checked by content and kept in the media library, or one chosen
+    from the library; neither leaves ``data.image`` empty."""
     upload = request.files.get("image")
-    if data.kind != "image" or upload is None or not upload.filename or errors:
+    if data.kind != "image" or errors:
         return
-    data.image = store_upload(
-        store(),
-        upload.stream,
-        upload.filename,
-        max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
-    )
-    if data.image.media_type == "application/pdf":
+    if upload is None or not upload.filename:
+        media_id = parse_int(request.form.get("media_id"), "image", errors)
+        if media_id is not None:
+            try:
+                data.image = media_svc.as_blob(media_svc.get(db.session, g.tenant, media_id))
+            except NotFound as exc:
+                raise ValidationFailed(
+                    exc.message, {"image": "Bitte ein Bild der Mediathek wählen."}
+                ) from None
+        return
+    data.image = _checked_upload(upload)
+    media_svc.register(db.session, g.tenant, actor(), data.image, upload.filename, request_now())
+
+
+def _checked_upload(upload: Any) -> Any:
+    try:
+        image = store_upload(
+            store(),
+            upload.stream,
+            upload.filename,
+            max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
+        )
+    except ValidationFailed as exc:  # its message is by the picture's field here
+        reason = next(iter(exc.field_errors.values()), exc.message)
+        raise ValidationFailed(exc.message, {"image": reason}) from None
+    if image.media_type == "application/pdf":
         raise ValidationFailed("Bitte ein Bild.", {"image": "PNG oder JPEG."})
-    too_large = slides.image_too_large(store().path_for(data.image.sha256))
+    too_large = slides.image_too_large(store().path_for(image.sha256))
     if too_large is not None:
         raise ValidationFailed("Das Bild ist für eine Anzeige zu groß.", {"image": too_large})
+    return image
+
+
+@bp.route("/<tenant>/anzeigen/mediathek", methods=["GET", "POST"])
+@tenant_staff_required("admin")
+def display_media():
+    """The Kommune's pictures for mixed-in content, each uploaded once (issue 16)."""
+    errors: dict[str, str] = {}
+    message, status = None, 200
+    if request.method == "POST":
+        upload = request.files.get("image")
+        try:
+            if upload is None or not upload.filename:
+                raise ValidationFailed("Bitte eine Bilddatei wählen.", {"image": "Keine Datei."})
+            image = _checked_upload(upload)
+            media_svc.register(db.session, g.tenant, actor(), image, upload.filename, request_now())
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, message, status = exc.field_errors, exc.message, 422
+        else:
+            flash("Das Bild ist in der Mediathek.", "success")
+            return redirect(url_for("admin.display_media", tenant=g.tenant.slug))
+    return render_template(
+        "admin/displays/media.html",
+        tenant=g.tenant,
+        files=media_svc.library(db.session, g.tenant),
+        errors=errors,
+        message=message,
+    ), status
+
+
+@bp.route("/<tenant>/anzeigen/mediathek/<int:media_id>/entfernen", methods=["POST"])
+@tenant_staff_required("admin")
+def display_media_remove(media_id: int):
+    try:
+        media_svc.remove(db.session, g.tenant, actor(), media_id, request_now())
+        db.session.commit()
+    except (Conflict, NotFound) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.display_media", tenant=g.tenant.slug)), 303
+    flash("Das Bild wurde aus der Mediathek entfernt.", "success")
+    return redirect(url_for("admin.display_media", tenant=g.tenant.slug))
 
 
 @bp.route("/<tenant>/anzeigen/<int:display_id>/inhalte", methods=["POST"])
@@ -169,6 +234,7 @@ def display_content_edit(content_id: int):
         message=message,
         CONTENT_KIND_LABELS=CONTENT_KIND_LABELS,
         hours_rows=HOURS_ROWS,
+        media=media_svc.library(db.session, g.tenant),
     ), status
 
 

@@ -24,6 +24,7 @@ from ...security import tenant_staff_required
 from ...services.displays import config as svc
 from ...services.displays import enrolment, reports, sent
 from ...services.displays.cycle import observed_cycle
+from ...services.displays.media import library as media_library
 from ...services.files import BlobStore
 from . import bp
 from .common import actor, add_nav, form_text, parse_int, request_now
@@ -296,6 +297,7 @@ def _render_detail(display: Display, errors=None, message=None, form=None, statu
         "admin/displays/detail.html",
         candidates=candidates,
         observed=observed_cycle(db.session, display, now),
+        media=media_library(db.session, g.tenant),
         tenant=g.tenant,
         display=display,
         status=status_of(display, now),

@@ -114,6 +114,7 @@ def _fill(rule: str, w: World) -> str:
         "outage_id": str(w.outage_id),
         "digest": w.display_sha,
         "pairing_id": "999999",  # no waiting device: the route says so (303)
+        "media_id": "999999",  # no such picture: the route says so (303)
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
 
