@@ -29,9 +29,10 @@ STATIC = {
     "/warnings.js": ("warnings.js", "text/javascript; charset=utf-8"),
     "/board.js": ("board.js", "text/javascript; charset=utf-8"),
     "/hours.js": ("hours.js", "text/javascript; charset=utf-8"),
+    "/media.js": ("media.js", "text/javascript; charset=utf-8"),
 }
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
     "frame-src 'self'; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'"
 )
 # Slides come from the server, are self-contained and may carry their own <style>; they

@@ -18,7 +18,7 @@ from player.cache import SHA256_RE
 from player.clock import parse_utc
 from player.protocol import ProtocolError
 
-ITEM_KINDS = {"notice", "image", "page"}
+ITEM_KINDS = {"notice", "image", "page", "video"}
 BEHAVIOURS = {"takeover", "alternate", "banner"}
 STATUSES = {"Actual", "Exercise", "Test"}
 INFO_FIELDS = ("language", "event", "headline", "description", "instruction", "sender_name", "web")

@@ -31,8 +31,12 @@ from .types import UTCDateTime
 
 ORIENTATIONS = ("landscape", "portrait")
 ORIENTATION_LABELS = {"landscape": "Querformat", "portrait": "Hochformat"}
-CONTENT_KINDS = ("image", "page")
-CONTENT_KIND_LABELS = {"image": "Bild", "page": "Infoseite (Text)"}
+CONTENT_KINDS = ("image", "page", "video")
+CONTENT_KIND_LABELS = {
+    "image": "Bild",
+    "page": "Infoseite (Text)",
+    "video": "Video (MP4, ohne Ton)",
+}
 OUTAGE_DECISIONS = ("extend", "irrelevant")
 OUTAGE_DECISION_LABELS = {
     "extend": "Aushang wird verlängert",

@@ -293,7 +293,7 @@ def _content_errors(data: ContentInput, now: datetime, *, has_image: bool = Fals
     """Validate ``data``; raise ValidationFailed by field. Returns the start."""
     errors = dict(data.extra_errors)
     if data.kind not in CONTENT_KINDS:
-        errors["kind"] = "Bitte Bild oder Infoseite wählen."
+        errors["kind"] = "Bitte Bild, Video oder Infoseite wählen."
     if not data.title.strip() or len(data.title) > 300:
         errors["title"] = "Bitte einen Titel (höchstens 300 Zeichen) angeben."
     if data.kind == "page" and not data.body.strip():
@@ -302,6 +302,8 @@ def _content_errors(data: ContentInput, now: datetime, *, has_image: bool = Fals
         errors["body"] = "Höchstens 20000 Zeichen."
     if data.kind == "image" and data.image is None and not has_image:
         errors.setdefault("image", "Bitte ein Bild (PNG oder JPEG) hochladen.")
+    if data.kind == "video" and data.image is None and not has_image:
+        errors.setdefault("image", "Bitte ein Video (MP4, H.264) hochladen.")
     if data.duration_s is None or not 3 <= data.duration_s <= 600:
         errors.setdefault("duration_s", "Sekunden zwischen 3 und 600.")
     if data.position is None or not -100_000 <= data.position <= 100_000:

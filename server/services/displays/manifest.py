@@ -289,7 +289,12 @@ def _in_order(
 def _content_item(
     store: BlobStore, tenant: Tenant, content: ContentItem, orientation: str
 ) -> dict[str, Any] | None:
-    if content.kind == "image":
+    if content.kind == "video":
+        if not content.image_sha256 or not store.exists(content.image_sha256):
+            return None
+        slide = slide_svc.blob(content.image_sha256, content.image_size or 0, "video/mp4")
+        assets: list[dict[str, Any]] = []
+    elif content.kind == "image":
         if not content.image_sha256 or not store.exists(content.image_sha256):
             return None
         if slide_svc.image_too_large(store.path_for(content.image_sha256)):
@@ -297,7 +302,7 @@ def _content_item(
         slide = slide_svc.blob(
             content.image_sha256, content.image_size or 0, content.image_media_type or "image/png"
         )
-        assets: list[dict[str, Any]] = []
+        assets = []
     else:
         rendered = slide_svc.page_slide(store, tenant, content.title, content.body, orientation)
         slide, assets = rendered.slide, rendered.assets

@@ -21,6 +21,7 @@ from ...services.displays import config as svc
 from ...services.displays import groups as group_svc
 from ...services.displays import media as media_svc
 from ...services.displays import slides
+from ...services.displays import video as video_svc
 from ...services.files import store_upload
 from . import bp
 from .common import actor, form_text, parse_date, parse_int, request_now
@@ -72,6 +73,14 @@ def _picture(data: svc.ContentInput, errors: dict[str, str]) -> None:
     """A picture upload, checked by content and kept in the media library, or one chosen
     from the library; neither leaves ``data.image`` empty."""
     upload = request.files.get("image")
+    if data.kind == "video" and upload is not None and upload.filename and not errors:
+        data.image = video_svc.store_video(
+            store(),
+            upload.stream,
+            upload.filename,
+            max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
+        )
+        return
     if data.kind != "image" or errors:
         return
     if upload is None or not upload.filename:
