@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from player_process import wait_for
+from test_kiosk_board import set_screen
 from test_kiosk_page import current, item, player, server, slide  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -26,10 +27,7 @@ return {hidden: v.hidden, muted: v.muted, paused: v.paused, time: v.currentTime,
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
 def test_video_plays_muted_and_the_rotation_goes_on(browser, server, player, size):  # noqa: F811
     width, height = size
-    browser.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-    )
+    set_screen(browser, width, height)
     server.board = {"kommune": "Gemeinde Musterstadt", "crest": None}
     film = item(server, "film", b"", 30)
     film.update(kind="video", slide=server.add_file(MP4, "video/mp4"))
