@@ -69,6 +69,32 @@ def list_displays(session: Session, tenant: Tenant) -> list[Display]:
     )
 
 
+# The whole-number fields of a display: (field, lowest, highest, message).
+DISPLAY_RANGES = (
+    ("resolution_w", 200, 10000, "Bildpunkte zwischen 200 und 10000."),
+    ("resolution_h", 200, 10000, "Bildpunkte zwischen 200 und 10000."),
+    ("notice_duration_s", 3, 600, "Sekunden zwischen 3 und 600."),
+    ("max_pages", 0, 100, "Zwischen 1 und 100 Seiten, 0 für alle Seiten."),
+    ("content_every", 0, 100, "Zwischen 1 und 100 Bekanntmachungen, 0 für am Ende."),
+    ("cycle_limit_s", 30, 3600, "Sekunden zwischen 30 und 3600."),
+)
+FILE_MISSING = {
+    "image": "Bitte ein Bild (PNG oder JPEG) hochladen.",
+    "video": "Bitte ein Video (MP4, H.264) hochladen.",
+}
+CONTENT_RANGES = (
+    ("duration_s", 3, 600, "Sekunden zwischen 3 und 600."),
+    ("position", -100_000, 100_000, "Bitte eine ganze Zahl angeben."),
+)
+
+
+def _check_ranges(data: object, ranges: tuple, errors: dict[str, str]) -> None:
+    for key, low, high, message in ranges:
+        value = getattr(data, key)
+        if value is None or not low <= value <= high:
+            errors.setdefault(key, message)
+
+
 def _validate(session: Session, tenant: Tenant, data: DisplayInput) -> None:
     errors = dict(data.extra_errors)
     if not data.name.strip() or len(data.name) > 200:
@@ -77,23 +103,12 @@ def _validate(session: Session, tenant: Tenant, data: DisplayInput) -> None:
         errors["location"] = "Höchstens 300 Zeichen."
     if data.orientation not in ORIENTATIONS:
         errors["orientation"] = "Bitte Quer- oder Hochformat wählen."
-    for key in ("resolution_w", "resolution_h"):
-        value = getattr(data, key)
-        if value is None or not 200 <= value <= 10000:
-            errors.setdefault(key, "Bildpunkte zwischen 200 und 10000.")
+    _check_ranges(data, DISPLAY_RANGES, errors)
     if data.ars.strip():
         try:
             data.ars = validate_ars(data.ars, "ars")
         except ValidationFailed as exc:
             errors.update(exc.field_errors)
-    if data.notice_duration_s is None or not 3 <= data.notice_duration_s <= 600:
-        errors.setdefault("notice_duration_s", "Sekunden zwischen 3 und 600.")
-    if data.max_pages is None or not 0 <= data.max_pages <= 100:
-        errors.setdefault("max_pages", "Zwischen 1 und 100 Seiten, 0 für alle Seiten.")
-    if data.content_every is None or not 0 <= data.content_every <= 100:
-        errors.setdefault("content_every", "Zwischen 1 und 100 Bekanntmachungen, 0 für am Ende.")
-    if data.cycle_limit_s is None or not 30 <= data.cycle_limit_s <= 3600:
-        errors.setdefault("cycle_limit_s", "Sekunden zwischen 30 und 3600.")
     if not data.all_categories:
         own = {c.id for c in tenant.categories}
         if not data.category_ids or not set(data.category_ids) <= own:
@@ -300,14 +315,10 @@ def _content_errors(data: ContentInput, now: datetime, *, has_image: bool = Fals
         errors["body"] = "Bitte den Text der Infoseite angeben."
     if data.kind == "page" and len(data.body) > 20000:
         errors["body"] = "Höchstens 20000 Zeichen."
-    if data.kind == "image" and data.image is None and not has_image:
-        errors.setdefault("image", "Bitte ein Bild (PNG oder JPEG) hochladen.")
-    if data.kind == "video" and data.image is None and not has_image:
-        errors.setdefault("image", "Bitte ein Video (MP4, H.264) hochladen.")
-    if data.duration_s is None or not 3 <= data.duration_s <= 600:
-        errors.setdefault("duration_s", "Sekunden zwischen 3 und 600.")
-    if data.position is None or not -100_000 <= data.position <= 100_000:
-        errors.setdefault("position", "Bitte eine ganze Zahl angeben.")
+    missing = FILE_MISSING.get(data.kind)
+    if missing and data.image is None and not has_image:
+        errors.setdefault("image", missing)
+    _check_ranges(data, CONTENT_RANGES, errors)
     start = data.valid_from or now
     if data.valid_until is not None and data.valid_until <= start:
         errors["valid_until"] = "Das Ende muss nach dem Beginn liegen."
