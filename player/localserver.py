@@ -28,9 +28,11 @@ STATIC = {
     "/precedence.js": ("precedence.js", "text/javascript; charset=utf-8"),
     "/warnings.js": ("warnings.js", "text/javascript; charset=utf-8"),
     "/board.js": ("board.js", "text/javascript; charset=utf-8"),
+    "/hours.js": ("hours.js", "text/javascript; charset=utf-8"),
+    "/media.js": ("media.js", "text/javascript; charset=utf-8"),
 }
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
     "frame-src 'self'; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'"
 )
 # Slides come from the server, are self-contained and may carry their own <style>; they

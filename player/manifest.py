@@ -18,7 +18,7 @@ from player.cache import SHA256_RE
 from player.clock import parse_utc
 from player.protocol import ProtocolError
 
-ITEM_KINDS = {"notice", "image", "page"}
+ITEM_KINDS = {"notice", "image", "page", "video"}
 BEHAVIOURS = {"takeover", "alternate", "banner"}
 STATUSES = {"Actual", "Exercise", "Test"}
 INFO_FIELDS = ("language", "event", "headline", "description", "instruction", "sender_name", "web")
@@ -50,6 +50,9 @@ class Item:
     valid_until: datetime | None
     duration_s: int
     max_pages: int | None = None  # pages per cycle (issue 16); None: all
+    # Weekdays and times of day (the screen hours' form); empty: at any time. The kiosk
+    # page skips the item outside them, at the player's server time.
+    hours: tuple[Any, ...] = ()
 
     def blobs(self) -> tuple[Blob, ...]:
         return (self.slide, *self.assets)
@@ -209,6 +212,7 @@ def parse_item(data: Any, where: str) -> Item:
         valid_until=valid_until,
         duration_s=duration,
         max_pages=cap if isinstance(cap := data.get("max_pages"), int) and cap >= 1 else None,
+        hours=tuple(hours) if isinstance(hours := data.get("hours"), list) else (),
     )
 
 

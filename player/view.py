@@ -81,9 +81,10 @@ def _item_view(item: Item) -> dict[str, Any]:
         "id": item.id,
         "kind": item.kind,
         "title": item.title,
-        "url": ("/assets/" if item.kind == "image" else "/slides/") + item.slide.sha256,
+        "url": ("/assets/" if item.kind in ("image", "video") else "/slides/") + item.slide.sha256,
         "duration_s": item.duration_s,
         "max_pages": item.max_pages,
+        "hours": list(item.hours),
     }
 
 

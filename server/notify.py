@@ -162,6 +162,7 @@ _DISPLAY_FIELDS = (
     "resolution_h",
     "cycle_limit_s",
     "max_pages",
+    "content_every",
 )
 
 

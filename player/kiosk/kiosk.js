@@ -23,6 +23,14 @@
     current: current
   });
   var board = window.AushangBoard(el, function () { return serverNow(); });
+  var media = window.AushangMedia({
+    el: el, rotation: rotation, current: current, afterPaint: afterPaint,
+    showLayer: function (name) { showLayer(name); },
+    frames: function () { return frames(); },
+    schedule: function (s, fn) { schedule(s, fn); },
+    next: function () { next(); },
+    played: function (item) { played(item); }
+  });
   var screensFor = W.screensFor, renderScreen = W.renderScreen, drawPage = W.drawPage;
   var renderStrips = W.renderStrips, langOf = W.langOf;
 
@@ -198,11 +206,27 @@
     return -1;
   }
 
+  function onAir(i) {
+    // Outside its weekdays and times of day (issue 16) an item is skipped this time round.
+    var entry = rotation.entries[i];
+    return !entry.item || window.AushangHours.covers(entry.item.hours, serverNow(), state && state.timezone);
+  }
+
   function nextIndex() {
-    var count = rotation.entries.length, after = (rotation.index + 1) % count;
+    var count = rotation.entries.length;
+    var at = pickIndex(count);
+    for (var step = 0; step < count; step++) {
+      var i = (at + step) % count;
+      if (onAir(i)) return i;
+    }
+    return -1;
+  }
+
+  function pickIndex(count) {
+    var after = (rotation.index + 1) % count;
     while (rotation.fresh.length) {
       var at = indexOfKey(rotation.fresh.shift());
-      if (at < 0) continue;
+      if (at < 0 || !onAir(at)) continue;
       // Out of turn: afterwards the rotation goes on where it would have gone.
       if (rotation.resume === null && at !== after) rotation.resume = rotation.entries[after].key;
       return at;
@@ -229,7 +253,15 @@
   function next() {
     var entries = rotation.entries;
     if (!entries.length) return;
-    rotation.index = nextIndex();
+    var index = nextIndex();
+    if (index < 0) {
+      // Nothing on air now (only timed content): look again in half a minute.
+      showLayer("empty");
+      showing = null;
+      schedule(30, next);
+      return;
+    }
+    rotation.index = index;
     var entry = entries[rotation.index];
     showPosition();
     rotation.token++;
@@ -237,7 +269,9 @@
     if (entry.warning) {
       showWarningInRotation(entry.warning);
     } else if (entry.item.kind === "image") {
-      showImage(entry.item);
+      media.showImage(entry.item);
+    } else if (entry.item.kind === "video") {
+      media.showVideo(entry.item);
     } else {
       showSlide(entry.item);
     }
@@ -246,30 +280,6 @@
   function played(item) {
     showing = item.id;
     post("local/played", { item: item.id });
-  }
-
-  function showImage(item) {
-    var token = rotation.token;
-    var img = el("image");
-    img.onload = null;
-    img.addEventListener("load", function onload() {
-      img.removeEventListener("load", onload);
-      if (token !== rotation.token) return;
-      showLayer("rotation");
-      current.warning = null;
-      frames().forEach(function (f) { f.classList.remove("active"); });
-      img.hidden = false;
-      el("page-indicator").hidden = true;
-      rotation.pages = [];
-      rotation.pageFrom = rotation.pageEnd = 0;
-      afterPaint(function () { if (token === rotation.token) played(item); });
-      schedule(item.duration_s, next);
-    });
-    img.addEventListener("error", function onerror() {
-      img.removeEventListener("error", onerror);
-      if (token === rotation.token) schedule(1, next);
-    });
-    img.src = item.url;
   }
 
   function frames() { return [el("frame-a"), el("frame-b")]; }
@@ -296,6 +306,7 @@
       pageWindow(item);
       if (paged) paged.textContent = rotation.pages[rotation.page];
       el("image").hidden = true;
+      media.stopVideo();
       back.classList.add("active");
       if (rotation.front && rotation.front !== back) rotation.front.classList.remove("active");
       rotation.front = back;

@@ -10,8 +10,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from .errors import ValidationFailed
+
+T = TypeVar("T")
 
 DEFAULT_CYCLE_LIMIT_S = 300
 _TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -94,6 +97,23 @@ def check_cycle(
             {"notice_duration_s": f"Durchlauf {_duration(total)} > {_duration(limit_s)}."},
         )
     return total
+
+
+def interleave(groups: Sequence[Sequence[T]], extras: Sequence[T], every: int) -> list[T]:
+    """The rotation's order: the notices' groups (all slides of one notice stay together)
+    with one mixed-in item after every ``every`` notices, in order, each once per cycle;
+    what is left over follows the last notice. ``every`` ≤ 0: all after the notices.
+
+    >>> interleave([["a"], ["b1", "b2"], ["c"]], ["x", "y"], 2)
+    ['a', 'b1', 'b2', 'x', 'c', 'y']
+    """
+    out: list[T] = []
+    pending = list(extras)
+    for n, group in enumerate(groups, start=1):
+        out.extend(group)
+        if every > 0 and n % every == 0 and pending:
+            out.append(pending.pop(0))
+    return out + pending
 
 
 def _duration(seconds: int) -> str:

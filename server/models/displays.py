@@ -31,8 +31,12 @@ from .types import UTCDateTime
 
 ORIENTATIONS = ("landscape", "portrait")
 ORIENTATION_LABELS = {"landscape": "Querformat", "portrait": "Hochformat"}
-CONTENT_KINDS = ("image", "page")
-CONTENT_KIND_LABELS = {"image": "Bild", "page": "Infoseite (Text)"}
+CONTENT_KINDS = ("image", "page", "video")
+CONTENT_KIND_LABELS = {
+    "image": "Bild",
+    "page": "Infoseite (Text)",
+    "video": "Video (MP4, ohne Ton)",
+}
 OUTAGE_DECISIONS = ("extend", "irrelevant")
 OUTAGE_DECISION_LABELS = {
     "extend": "Aushang wird verlängert",
@@ -90,6 +94,8 @@ class Display(Model):
     # Pages of one notice per cycle (issue 16): the next ones follow in the next cycle,
     # all of them are reachable by the QR code at once. 0 = every page in every cycle.
     max_pages: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # Mixed-in content between the notices: one item after every N notices; 0 = after all.
+    content_every: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cycle_limit_s: Mapped[int] = mapped_column(Integer, default=300)
     # Screen hours as the contract's JSON list (PLAYER_CONTRACT "screen").
     screen_schedule: Mapped[str] = mapped_column(Text, default="[]")
@@ -158,6 +164,8 @@ class ContentItem(Model):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     position: Mapped[int] = mapped_column(Integer, default=100)
     duration_s: Mapped[int] = mapped_column(Integer, default=10)
+    # Weekdays and times of day (the contract's schedule list); "[]" = at any time.
+    hours: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -360,5 +368,24 @@ class TenantCrest(Model):
     size: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class MediaFile(Model):
+    """A picture in the Kommune's media library (issue 16): uploaded once, used by any
+    number of mixed-in content items on any displays; stored by hash like every file."""
+
+    __tablename__ = "display_media"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -23,6 +23,23 @@ depends_on = None
 
 def upgrade():
     op.create_table(
+        'display_media',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('tenant_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=300), nullable=False),
+        sa.Column('sha256', sa.String(length=64), nullable=False),
+        sa.Column('media_type', sa.String(length=100), nullable=False),
+        sa.Column('size', sa.BigInteger(), nullable=False),
+        sa.Column('uploaded_at', server.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_display_media_tenant_id_tenant'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_display_media_uploaded_by_id_user_account'), ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_display_media')),
+        sa.UniqueConstraint('tenant_id', 'sha256', name=op.f('uq_display_media_tenant_id')),
+    )
+    with op.batch_alter_table('display_media', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_display_media_tenant_id'), ['tenant_id'], unique=False)
+    op.create_table(
         'display_crest',
         sa.Column('tenant_id', sa.Integer(), nullable=False),
         sa.Column('sha256', sa.String(length=64), nullable=False),
@@ -38,7 +55,10 @@ def upgrade():
         batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('retired_at', server.models.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('max_pages', sa.Integer(), server_default='3', nullable=False))
+        batch_op.add_column(sa.Column('content_every', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index(batch_op.f('ix_display_device_key_hash'), ['device_key_hash'], unique=False)
+    with op.batch_alter_table('display_content', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('hours', sa.Text(), server_default='[]', nullable=False))
     with op.batch_alter_table('display_pairing', schema=None) as batch_op:
         batch_op.add_column(sa.Column('device_key_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('candidate_display_id', sa.Integer(), nullable=True))
@@ -56,9 +76,15 @@ def downgrade():
         batch_op.drop_column('provisioning_token_id')
         batch_op.drop_column('candidate_display_id')
         batch_op.drop_column('device_key_hash')
+    with op.batch_alter_table('display_content', schema=None) as batch_op:
+        batch_op.drop_column('hours')
     op.drop_table('display_crest')
+    with op.batch_alter_table('display_media', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_display_media_tenant_id'))
+    op.drop_table('display_media')
     with op.batch_alter_table('display', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_display_device_key_hash'))
+        batch_op.drop_column('content_every')
         batch_op.drop_column('max_pages')
         batch_op.drop_column('retired_at')
         batch_op.drop_column('device_key_hash')

@@ -43,6 +43,7 @@ class DisplayInput:
     group_ids: list[int] = field(default_factory=list)
     notice_duration_s: int | None = 15
     max_pages: int | None = 3
+    content_every: int | None = 0
     cycle_limit_s: int | None = 300
     screen_schedule: list[dict[str, object]] = field(default_factory=list)
     extra_errors: dict[str, str] = field(default_factory=dict)
@@ -68,6 +69,32 @@ def list_displays(session: Session, tenant: Tenant) -> list[Display]:
     )
 
 
+# The whole-number fields of a display: (field, lowest, highest, message).
+DISPLAY_RANGES = (
+    ("resolution_w", 200, 10000, "Bildpunkte zwischen 200 und 10000."),
+    ("resolution_h", 200, 10000, "Bildpunkte zwischen 200 und 10000."),
+    ("notice_duration_s", 3, 600, "Sekunden zwischen 3 und 600."),
+    ("max_pages", 0, 100, "Zwischen 1 und 100 Seiten, 0 für alle Seiten."),
+    ("content_every", 0, 100, "Zwischen 1 und 100 Bekanntmachungen, 0 für am Ende."),
+    ("cycle_limit_s", 30, 3600, "Sekunden zwischen 30 und 3600."),
+)
+FILE_MISSING = {
+    "image": "Bitte ein Bild (PNG oder JPEG) hochladen.",
+    "video": "Bitte ein Video (MP4, H.264) hochladen.",
+}
+CONTENT_RANGES = (
+    ("duration_s", 3, 600, "Sekunden zwischen 3 und 600."),
+    ("position", -100_000, 100_000, "Bitte eine ganze Zahl angeben."),
+)
+
+
+def _check_ranges(data: object, ranges: tuple, errors: dict[str, str]) -> None:
+    for key, low, high, message in ranges:
+        value = getattr(data, key)
+        if value is None or not low <= value <= high:
+            errors.setdefault(key, message)
+
+
 def _validate(session: Session, tenant: Tenant, data: DisplayInput) -> None:
     errors = dict(data.extra_errors)
     if not data.name.strip() or len(data.name) > 200:
@@ -76,21 +103,12 @@ def _validate(session: Session, tenant: Tenant, data: DisplayInput) -> None:
         errors["location"] = "Höchstens 300 Zeichen."
     if data.orientation not in ORIENTATIONS:
         errors["orientation"] = "Bitte Quer- oder Hochformat wählen."
-    for key in ("resolution_w", "resolution_h"):
-        value = getattr(data, key)
-        if value is None or not 200 <= value <= 10000:
-            errors.setdefault(key, "Bildpunkte zwischen 200 und 10000.")
+    _check_ranges(data, DISPLAY_RANGES, errors)
     if data.ars.strip():
         try:
             data.ars = validate_ars(data.ars, "ars")
         except ValidationFailed as exc:
             errors.update(exc.field_errors)
-    if data.notice_duration_s is None or not 3 <= data.notice_duration_s <= 600:
-        errors.setdefault("notice_duration_s", "Sekunden zwischen 3 und 600.")
-    if data.max_pages is None or not 0 <= data.max_pages <= 100:
-        errors.setdefault("max_pages", "Zwischen 1 und 100 Seiten, 0 für alle Seiten.")
-    if data.cycle_limit_s is None or not 30 <= data.cycle_limit_s <= 3600:
-        errors.setdefault("cycle_limit_s", "Sekunden zwischen 30 und 3600.")
     if not data.all_categories:
         own = {c.id for c in tenant.categories}
         if not data.category_ids or not set(data.category_ids) <= own:
@@ -111,6 +129,7 @@ def _apply(session: Session, tenant: Tenant, display: Display, data: DisplayInpu
     display.all_categories = data.all_categories
     display.notice_duration_s = int(data.notice_duration_s or 15)
     display.max_pages = int(data.max_pages or 0)
+    display.content_every = int(data.content_every or 0)
     display.cycle_limit_s = int(data.cycle_limit_s or 300)
     display.screen_schedule = json.dumps(data.screen_schedule, separators=(",", ":"))
     display.categories = (
@@ -212,6 +231,7 @@ def save_display(
             "groups": [g.name for g in display.groups],
             "notice_duration_s": display.notice_duration_s,
             "max_pages": display.max_pages,
+            "content_every": display.content_every,
         },
     )
     return display
@@ -281,32 +301,37 @@ class ContentInput:
     display_id: int | None = None
     group_id: int | None = None
     image: object | None = None  # a StoredBlob for kind image
+    hours: list[dict[str, object]] = field(default_factory=list)  # empty: at any time
     extra_errors: dict[str, str] = field(default_factory=dict)
 
 
-def add_content(
-    session: Session, tenant: Tenant, user: User, data: ContentInput, now: datetime
-) -> ContentItem:
+def _content_errors(data: ContentInput, now: datetime, *, has_image: bool = False) -> datetime:
+    """Validate ``data``; raise ValidationFailed by field. Returns the start."""
     errors = dict(data.extra_errors)
     if data.kind not in CONTENT_KINDS:
-        errors["kind"] = "Bitte Bild oder Infoseite wählen."
+        errors["kind"] = "Bitte Bild, Video oder Infoseite wählen."
     if not data.title.strip() or len(data.title) > 300:
         errors["title"] = "Bitte einen Titel (höchstens 300 Zeichen) angeben."
     if data.kind == "page" and not data.body.strip():
         errors["body"] = "Bitte den Text der Infoseite angeben."
     if data.kind == "page" and len(data.body) > 20000:
         errors["body"] = "Höchstens 20000 Zeichen."
-    if data.kind == "image" and data.image is None:
-        errors.setdefault("image", "Bitte ein Bild (PNG oder JPEG) hochladen.")
-    if data.duration_s is None or not 3 <= data.duration_s <= 600:
-        errors.setdefault("duration_s", "Sekunden zwischen 3 und 600.")
-    if data.position is None:
-        errors.setdefault("position", "Bitte eine Zahl angeben.")
+    missing = FILE_MISSING.get(data.kind)
+    if missing and data.image is None and not has_image:
+        errors.setdefault("image", missing)
+    _check_ranges(data, CONTENT_RANGES, errors)
     start = data.valid_from or now
     if data.valid_until is not None and data.valid_until <= start:
         errors["valid_until"] = "Das Ende muss nach dem Beginn liegen."
     if errors:
         raise ValidationFailed("Bitte prüfen Sie den Inhalt.", errors)
+    return start
+
+
+def add_content(
+    session: Session, tenant: Tenant, user: User, data: ContentInput, now: datetime
+) -> ContentItem:
+    start = _content_errors(data, now)
     image = data.image
     item = ContentItem(
         tenant_id=tenant.id,
@@ -322,6 +347,7 @@ def add_content(
         valid_until=data.valid_until,
         position=int(data.position or 0),
         duration_s=int(data.duration_s or 10),
+        hours=json.dumps(data.hours, separators=(",", ":")),
         created_at=now,
         updated_at=now,
     )
@@ -345,10 +371,56 @@ def add_content(
     return item
 
 
-def remove_content(session: Session, tenant: Tenant, user: User, item_id: int, now: datetime):
+def get_content(session: Session, tenant: Tenant, item_id: int) -> ContentItem:
     item = session.get(ContentItem, item_id)
     if item is None or item.tenant_id != tenant.id:
         raise NotFound("Diesen Inhalt gibt es nicht.")
+    return item
+
+
+def update_content(
+    session: Session,
+    tenant: Tenant,
+    user: User,
+    item: ContentItem,
+    data: ContentInput,
+    now: datetime,
+) -> ContentItem:
+    """Change a mixed-in item in place (its kind and target stay); a new picture replaces
+    the old one, without one the picture stays."""
+    data.kind = item.kind
+    data.valid_from = data.valid_from or item.valid_from
+    start = _content_errors(data, now, has_image=item.image_sha256 is not None)
+    item.title = data.title.strip()
+    if item.kind == "page":
+        item.body = data.body.replace("\r\n", "\n").strip()
+    image = data.image
+    if image is not None:
+        item.image_sha256 = getattr(image, "sha256", None)
+        item.image_media_type = getattr(image, "media_type", None)
+        item.image_size = getattr(image, "size", None)
+    item.valid_from = data.valid_from or item.valid_from or start
+    item.valid_until = data.valid_until
+    item.position = int(data.position or 0)
+    item.duration_s = int(data.duration_s or 10)
+    item.hours = json.dumps(data.hours, separators=(",", ":"))
+    item.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        action="display.content_update",
+        object_type="display_content",
+        object_id=item.id,
+        actor=user,
+        tenant_id=tenant.id,
+        details={"title": item.title, "position": item.position, "new_image": image is not None},
+    )
+    return item
+
+
+def remove_content(session: Session, tenant: Tenant, user: User, item_id: int, now: datetime):
+    item = get_content(session, tenant, item_id)
     audit.record(
         session,
         now=now,

@@ -40,11 +40,13 @@ KIOSK_FILES = {
     "precedence.js": "text/javascript; charset=utf-8",
     "warnings.js": "text/javascript; charset=utf-8",
     "board.js": "text/javascript; charset=utf-8",
+    "hours.js": "text/javascript; charset=utf-8",
+    "media.js": "text/javascript; charset=utf-8",
 }
 # The player's own policy for the page (player/localserver.py), so the preview runs
 # the page under the same restrictions as a screen does.
 KIOSK_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; "
     "frame-src 'self'; connect-src 'self'; font-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'self'"
 )
@@ -164,6 +166,7 @@ def manifest_state(
                 "url": blob_url(item["slide"]["sha256"]),
                 "duration_s": item["duration_s"],
                 "max_pages": item.get("max_pages"),
+                "hours": item.get("hours") or [],
             }
         )
     warnings = [

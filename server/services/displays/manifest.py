@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ... import notify
-from ...domain.playlist import PlaylistEntry, next_boundary
+from ...domain.playlist import PlaylistEntry, interleave, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
 from . import board as board_svc
@@ -233,6 +233,7 @@ def build_items(
                 )
             )
             moments.append(content.valid_until)
+    items, entries = _in_order(items, entries, snap.content_every)
     screen = {"timezone": snap.tenant_tz, "schedule": json.loads(snap.schedule)}
     board = board_svc.board_json(session, tenant, store)
     fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)},"board":{_dumps(board)}'
@@ -255,10 +256,34 @@ def build_items(
     )
 
 
+def _in_order(
+    items: list[dict[str, Any]], entries: list[PlaylistEntry], every: int
+) -> tuple[list[dict[str, Any]], list[PlaylistEntry]]:
+    # Items and their cycle entries pair up one to one: notices first (a notice's slides in
+    # a row), then the mixed-in content; interleave puts the content between the notices.
+    groups: list[list[tuple[dict[str, Any], PlaylistEntry]]] = []
+    extras = []
+    for pair in zip(items, entries, strict=True):
+        notice = pair[0].get("notice_id")
+        if notice is None:
+            extras.append(pair)
+        elif groups and groups[-1][0][0].get("notice_id") == notice:
+            groups[-1].append(pair)
+        else:
+            groups.append([pair])
+    ordered = interleave(groups, extras, every)
+    return [i for i, _ in ordered], [e for _, e in ordered]
+
+
 def _content_item(
     store: BlobStore, tenant: Tenant, content: ContentItem, orientation: str
 ) -> dict[str, Any] | None:
-    if content.kind == "image":
+    if content.kind == "video":
+        if not content.image_sha256 or not store.exists(content.image_sha256):
+            return None
+        slide = slide_svc.blob(content.image_sha256, content.image_size or 0, "video/mp4")
+        assets: list[dict[str, Any]] = []
+    elif content.kind == "image":
         if not content.image_sha256 or not store.exists(content.image_sha256):
             return None
         if slide_svc.image_too_large(store.path_for(content.image_sha256)):
@@ -266,11 +291,13 @@ def _content_item(
         slide = slide_svc.blob(
             content.image_sha256, content.image_size or 0, content.image_media_type or "image/png"
         )
-        assets: list[dict[str, Any]] = []
+        assets = []
     else:
         rendered = slide_svc.page_slide(store, tenant, content.title, content.body, orientation)
         slide, assets = rendered.slide, rendered.assets
+    hours = json.loads(content.hours or "[]")
     return {
+        **({"hours": hours} if hours else {}),
         "id": f"content-{content.id}",
         "kind": content.kind,
         "title": slide_svc.strip_bidi(content.title),

@@ -42,6 +42,7 @@ class DisplaySnapshot:
     cycle_limit_s: int
     enrolled: bool
     max_pages: int = 0  # pages of one notice per cycle; 0 = all
+    content_every: int = 0  # one mixed-in item after every N notices; 0 = after all
 
     @property
     def tenant_scope(self) -> str:
@@ -59,6 +60,7 @@ class DisplaySnapshot:
             self.tenant_tz,
             self.notice_duration_s,
             self.max_pages,
+            self.content_every,
         )
 
     @property
@@ -118,6 +120,7 @@ def snapshot_of(session: Session, display: Display) -> DisplaySnapshot:
         cycle_limit_s=display.cycle_limit_s,
         enrolled=display.enrolled,
         max_pages=display.max_pages or 0,
+        content_every=display.content_every or 0,
     )
 
 

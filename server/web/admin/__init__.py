@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (each registers its views on ``bp``)
     common,
     dashboard,
     display_board,
+    display_content,
     display_ops,
     displays,
     feedback,

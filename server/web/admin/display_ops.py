@@ -307,6 +307,8 @@ FRAME_SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 @bp.route(KIOSK_MOUNT + "precedence.js", defaults={"name": "precedence.js"})
 @bp.route(KIOSK_MOUNT + "warnings.js", defaults={"name": "warnings.js"})
 @bp.route(KIOSK_MOUNT + "board.js", defaults={"name": "board.js"})
+@bp.route(KIOSK_MOUNT + "hours.js", defaults={"name": "hours.js"})
+@bp.route(KIOSK_MOUNT + "media.js", defaults={"name": "media.js"})
 @tenant_staff_required("admin")
 def display_preview_kiosk(display_id: int, name: str):
     svc.get_display(db.session, g.tenant, display_id)

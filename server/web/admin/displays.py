@@ -12,22 +12,22 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 
 from ...domain.errors import ValidationFailed
 from ...domain.playlist import format_weekdays, parse_schedule
-from ...domain.posting import local_midnight
 from ...extensions import db
 from ...models import (
     CONTENT_KIND_LABELS,
     ORIENTATION_LABELS,
-    ContentItem,
     Display,
     DisplayGroup,
     Outage,
 )
 from ...security import tenant_staff_required
 from ...services.displays import config as svc
-from ...services.displays import enrolment, reports, sent, slides
-from ...services.files import BlobStore, store_upload
+from ...services.displays import enrolment, reports, sent
+from ...services.displays.cycle import observed_cycle
+from ...services.displays.media import library as media_library
+from ...services.files import BlobStore
 from .blueprint import bp
-from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
+from .common import actor, add_nav, form_text, parse_int, request_now
 
 add_nav([("admin.displays", "Anzeigen", ("editor", "approver"))])
 
@@ -134,6 +134,7 @@ def _form_from(display: Display | None) -> dict[str, Any]:
             "groups": [],
             "notice_duration_s": "15",
             "max_pages": "3",
+            "content_every": "0",
             "cycle_limit_s": "300",
             "schedule": [("", "", "")] * SCHEDULE_ROWS,
         }
@@ -156,6 +157,7 @@ def _form_from(display: Display | None) -> dict[str, Any]:
         "groups": [gr.id for gr in display.groups],
         "notice_duration_s": str(display.notice_duration_s),
         "max_pages": str(display.max_pages),
+        "content_every": str(display.content_every),
         "cycle_limit_s": str(display.cycle_limit_s),
         "schedule": schedule,
     }
@@ -182,6 +184,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         "groups": [int(v) for v in f.getlist("groups") if v.isdigit()],
         "notice_duration_s": f.get("notice_duration_s", ""),
         "max_pages": f.get("max_pages", ""),
+        "content_every": f.get("content_every", ""),
         "cycle_limit_s": f.get("cycle_limit_s", ""),
         "schedule": rows,
     }
@@ -204,6 +207,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         group_ids=form["groups"],
         notice_duration_s=parse_int(form["notice_duration_s"], "notice_duration_s", errors),
         max_pages=parse_int(form["max_pages"] or "0", "max_pages", errors),
+        content_every=parse_int(form["content_every"] or "0", "content_every", errors),
         cycle_limit_s=parse_int(form["cycle_limit_s"], "cycle_limit_s", errors),
         screen_schedule=schedule,
         extra_errors=errors,
@@ -292,6 +296,8 @@ def _render_detail(display: Display, errors=None, message=None, form=None, statu
     return render_template(
         "admin/displays/detail.html",
         candidates=candidates,
+        observed=observed_cycle(db.session, display, now),
+        media=media_library(db.session, g.tenant),
         tenant=g.tenant,
         display=display,
         status=status_of(display, now),
@@ -341,73 +347,6 @@ def display_suspicion_clear(display_id: int):
         db.session.commit()
         flash("Der Hinweis auf ein verdächtiges Gerät wurde als geprüft entfernt.", "success")
     return redirect(url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display_id))
-
-
-@bp.route("/<tenant>/anzeigen/<int:display_id>/inhalte", methods=["POST"])
-@tenant_staff_required("admin")
-def display_content_add(display_id: int):
-    display = svc.get_display(db.session, g.tenant, display_id)
-    now = request_now()
-    errors: dict[str, str] = {}
-    tz = g.tenant.timezone
-    start = parse_date(request.form.get("valid_from"), "valid_from", errors)
-    end = parse_date(request.form.get("valid_until"), "valid_until", errors)
-    target = request.form.get("target", "display")
-    group_id = parse_int(request.form.get("group_id"), "group_id", errors)
-    data = svc.ContentInput(
-        kind=request.form.get("kind", ""),
-        title=form_text("title"),
-        body=form_text("body"),
-        valid_from=local_midnight(start, tz) if start else None,
-        valid_until=local_midnight(end, tz) if end else None,
-        position=parse_int(request.form.get("position") or "100", "position", errors),
-        duration_s=parse_int(request.form.get("duration_s") or "10", "duration_s", errors),
-        display_id=display.id if target == "display" else None,
-        group_id=group_id if target == "group" else None,
-        extra_errors=errors,
-    )
-    if target == "group" and group_id not in {gr.id for gr in display.groups}:
-        errors["group_id"] = "Bitte eine Gruppe dieser Anzeige wählen."
-    try:
-        upload = request.files.get("image")
-        if data.kind == "image" and upload is not None and upload.filename and not errors:
-            data.image = store_upload(
-                store(),
-                upload.stream,
-                upload.filename,
-                max_bytes=current_app.config["AUSHANG_UPLOAD_MAX_BYTES"],
-            )
-            if data.image.media_type == "application/pdf":
-                raise ValidationFailed("Bitte ein Bild.", {"image": "PNG oder JPEG."})
-            too_large = slides.image_too_large(store().path_for(data.image.sha256))
-            if too_large is not None:
-                raise ValidationFailed(
-                    "Das Bild ist für eine Anzeige zu groß.", {"image": too_large}
-                )
-        svc.add_content(db.session, g.tenant, actor(), data, now)
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        display = svc.get_display(db.session, g.tenant, display_id)
-        mapped = {f"content_{k}": v for k, v in exc.field_errors.items()}
-        return _render_detail(display, mapped, exc.message, request.form, 422)
-    flash("Der Inhalt wurde hinzugefügt.", "success")
-    return redirect(
-        url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display_id) + "#inhalte"
-    )
-
-
-@bp.route("/<tenant>/anzeigen/inhalte/<int:content_id>/entfernen", methods=["POST"])
-@tenant_staff_required("admin")
-def display_content_remove(content_id: int):
-    item = db.session.get(ContentItem, content_id)
-    back = request.form.get("display_id", "")
-    svc.remove_content(db.session, g.tenant, actor(), content_id, request_now())
-    db.session.commit()
-    flash("Der Inhalt wurde entfernt.", "success")
-    if back.isdigit() and item is not None:
-        return redirect(url_for("admin.display_detail", tenant=g.tenant.slug, display_id=int(back)))
-    return redirect(url_for("admin.displays", tenant=g.tenant.slug))
 
 
 @bp.route("/<tenant>/anzeigen/gruppen", methods=["POST"])

@@ -34,6 +34,14 @@ return {vw: innerWidth, vh: innerHeight, board: r('board'), stage: r('stage'), c
 """
 
 
+def set_screen(browser, width: int, height: int) -> None:
+    """The page's viewport exactly as the display's screen (no window decorations)."""
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+
+
 def crest_png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (300, 360), (190, 20, 30)).save(out, "PNG")
@@ -66,10 +74,7 @@ def test_head_line_with_crest_clock_and_position_in_both_orientations(
     size,
 ):
     width, height = size
-    browser.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-    )
+    set_screen(browser, width, height)
     server.board = {
         "kommune": "Gemeinde Musterstadt im Landkreis Beispielhausen",
         "crest": server.add_file(crest_png(), "image/png"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from player_process import wait_for
+from test_kiosk_board import set_screen
 from test_kiosk_fresh import shown_after_advance
 from test_kiosk_page import current, item, long_text, player, server, slide  # noqa: F401
 
@@ -15,10 +16,7 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
 def test_six_page_notice_is_shown_three_pages_per_cycle(browser, server, player, size):  # noqa: F811
     width, height = size
-    browser.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-    )
+    set_screen(browser, width, height)
     long = item(server, "lang", slide("Bebauungsplan Nr. 47", long_text(9000)), 600)
     long["max_pages"] = 3
     short = item(server, "kurz", slide("Sprechzeiten", "Montag bis Freitag."), 600)

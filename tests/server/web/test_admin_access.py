@@ -116,6 +116,7 @@ def _fill(rule: str, w: World) -> str:
         "digest": w.display_sha,
         "pairing_id": "999999",  # no waiting device: the route says so (303)
         "invitation_id": str(w.invitation_id),
+        "media_id": "999999",  # no such picture: the route says so (303)
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
 
