@@ -23,7 +23,6 @@ LONG_FILES_BEING_SPLIT = {
     "server/services/archive.py",  # issue 17
 }
 COMPLEX_BLOCKS_BEING_SPLIT = {
-    ("server/services/displays/config.py", "_validate"),  # issue 16: content forms
     ("server/services/notices.py", "_validate_input"),  # issue 17
     ("server/domain/workflow.py", "refusal"),  # issue 17
 }
