@@ -10,6 +10,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from . import (  # noqa: E402,F401
     alert_delivery,
     alerts,
+    archive_export,
     availability,
     common,
     dashboard,

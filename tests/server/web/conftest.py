@@ -64,6 +64,9 @@ def login_as(client, user: User) -> None:
         s[sessions.SESSION_TOKEN_KEY] = token
 
 
+EXPORT_JOB = "20261120T093000-abcdef12"
+
+
 @dataclass
 class World:
     a: Tenant
@@ -178,6 +181,14 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
     )
     session.add(internet_outage)
     session.commit()
+    # A finished archive export of tenant A, for the staff pages of the export.
+    exports = Path(app_ctx.config["AUSHANG_DATA_DIR"]) / "exports" / a.slug
+    exports.mkdir(parents=True, exist_ok=True)
+    (exports / f"{EXPORT_JOB}.json").write_text(
+        '{"state": "done", "done": 3, "total": 3, "started_at": "2026-11-20T09:30:00+00:00",'
+        ' "size": 22, "notices": 0, "versions": 0, "files": 0}'
+    )
+    (exports / f"{EXPORT_JOB}.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     board = next(c for c in a.channels if c.kind == "board")
     board_b = next(c for c in b.channels if c.kind == "board")
     return World(

@@ -12,7 +12,7 @@ from server import create_app
 from server.config import load_settings
 from server.models import AuditEntry
 
-from .conftest import World, count, login_as
+from .conftest import EXPORT_JOB, World, count, login_as
 
 ROLES = ("editor", "approver", "alerter", "admin")
 READERS = {"editor", "approver", "admin"}
@@ -113,6 +113,7 @@ def _fill(rule: str, w: World) -> str:
         "token_id": str(w.token_id),
         "outage_id": str(w.outage_id),
         "internet_outage_id": str(w.internet_outage_id),
+        "job": EXPORT_JOB,
         "digest": w.display_sha,
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
