@@ -4,7 +4,6 @@ Hauptsatzung, categories, and the read-only audit log of the tenant."""
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -13,6 +12,7 @@ from ...domain.errors import ValidationFailed
 from ...extensions import db
 from ...models import CHANNEL_KIND_LABELS, CHANNEL_KINDS, AuditEntry
 from ...security import tenant_staff_required
+from ...services import onboarding
 from ...services import tenant_config as cfg
 from . import bp
 from .common import actor, add_nav, form_text, parse_int, request_now
@@ -40,13 +40,13 @@ SETTINGS_TEXT = (
     "hauptsatzung_ref",
     "accessibility_statement",
 )
-_ZONES: list[str] = []
 
 
 def _timezones(current: str) -> list[tuple[str, str]]:
-    if not _ZONES:
-        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z))
-    zones = _ZONES if current in _ZONES or not current else [current, *_ZONES]
+    """The sensible zones, Europe/Berlin first (issue 17); a zone set otherwise stays."""
+    zones = list(onboarding.TIMEZONES)
+    if current and current not in zones:
+        zones.append(current)
     return [(z, z) for z in zones]
 
 
