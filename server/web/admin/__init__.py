@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401
     feedback,
     notice_actions,
     notices,
+    oparl_sources,
     preview,
     system,
     tenant,

@@ -91,6 +91,7 @@ class World:
     outage_id: int = 0
     display_sha: str = ""
     internet_outage_id: int = 0
+    source_id: int = 0
 
     def url(self, path: str, tenant: Tenant | None = None) -> str:
         return f"/admin/{(tenant or self.a).slug}/{path}"
@@ -180,6 +181,14 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         tenant_id=a.id, started_at=now, ended_at=now, detected_at=now, notices=""
     )
     session.add(internet_outage)
+    from server.models import OParlSource
+
+    # Port 9 (discard) refuses at once: a test or import of it fails fast, offline.
+    source = OParlSource(
+        tenant_id=a.id, url="http://127.0.0.1:9/oparl", category_id=cat.id,
+        author_id=users["admin"].id, last_error="",
+    )  # fmt: skip
+    session.add(source)
     session.commit()
     # A finished archive export of tenant A, for the staff pages of the export.
     exports = Path(app_ctx.config["AUSHANG_DATA_DIR"]) / "exports" / a.slug
@@ -208,6 +217,7 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         alert_id=alert.id,
         feedback_id=feedback.id,
         internet_outage_id=internet_outage.id,
+        source_id=source.id,
         **display_ids,
     )
 

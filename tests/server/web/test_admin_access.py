@@ -114,6 +114,7 @@ def _fill(rule: str, w: World) -> str:
         "outage_id": str(w.outage_id),
         "internet_outage_id": str(w.internet_outage_id),
         "job": EXPORT_JOB,
+        "source_id": str(w.source_id),
         "digest": w.display_sha,
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
