@@ -183,6 +183,46 @@ def _notice_record(notice: Notice, vermerk_path: str) -> dict[str, Any]:
     }
 
 
+def _tenant_record(
+    t: Tenant, channel_keys: dict[int, int], notice_records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The manifest entry of one tenant: its settings, forms, categories and notices."""
+    return {
+        "slug": t.slug,
+        "name": t.name,
+        "ars": t.ars,
+        "timezone": t.timezone,
+        "website_url": t.website_url,
+        "contact_email": t.contact_email,
+        "contact_phone": t.contact_phone,
+        "address": t.address,
+        "hauptsatzung_ref": t.hauptsatzung_ref,
+        "hint_due_days": t.hint_due_days,
+        "accessibility_statement": t.accessibility_statement,
+        "hint_channel": channel_keys.get(t.hint_channel_id) if t.hint_channel_id else None,
+        "channels": [
+            {
+                "key": channel_keys[c.id],
+                "kind": c.kind,
+                "name": c.name,
+                "location": c.location,
+            }  # fmt: skip
+            for c in t.channels
+        ],
+        "categories": [
+            {
+                "slug": c.slug,
+                "name": c.name,
+                "min_days": c.min_days,
+                "description": c.description,
+                "binding_channels": [channel_keys[b.id] for b in c.binding_channels],
+            }
+            for c in t.categories
+        ],
+        "notices": notice_records,
+    }
+
+
 def export_archive(
     session: Session,
     store: BlobStore,
@@ -273,44 +313,7 @@ def export_archive(
                 notice_records.append(record)
                 result.notices += 1
                 step()
-            manifest_tenants.append(
-                {
-                    "slug": t.slug,
-                    "name": t.name,
-                    "ars": t.ars,
-                    "timezone": t.timezone,
-                    "website_url": t.website_url,
-                    "contact_email": t.contact_email,
-                    "contact_phone": t.contact_phone,
-                    "address": t.address,
-                    "hauptsatzung_ref": t.hauptsatzung_ref,
-                    "hint_due_days": t.hint_due_days,
-                    "accessibility_statement": t.accessibility_statement,
-                    "hint_channel": channel_keys.get(t.hint_channel_id)
-                    if t.hint_channel_id
-                    else None,
-                    "channels": [
-                        {
-                            "key": channel_keys[c.id],
-                            "kind": c.kind,
-                            "name": c.name,
-                            "location": c.location,
-                        }  # fmt: skip
-                        for c in t.channels
-                    ],
-                    "categories": [
-                        {
-                            "slug": c.slug,
-                            "name": c.name,
-                            "min_days": c.min_days,
-                            "description": c.description,
-                            "binding_channels": [channel_keys[b.id] for b in c.binding_channels],
-                        }
-                        for c in t.categories
-                    ],
-                    "notices": notice_records,
-                }
-            )
+            manifest_tenants.append(_tenant_record(t, channel_keys, notice_records))
             result.tenants.append(t.slug)
         manifest = {
             "format": FORMAT,
