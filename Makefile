@@ -42,6 +42,7 @@ format: $(STAMP)
 
 check: lint $(NODE_STAMP)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.installed-bench

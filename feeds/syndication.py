@@ -11,9 +11,9 @@ import html
 from datetime import date
 from typing import Any
 
-from feedgen.ext.base import BaseEntryExtension, BaseExtension  # type: ignore[import-untyped]
-from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
-from feedgen.util import xml_elem  # type: ignore[import-untyped]
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from .model import FeedEntry, FeedMeta
 from .text import clean, full_content_html

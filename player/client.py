@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ from typing import Any
 import requests
 
 from player.protocol import API_PREFIX
+
+STREAM_READ_TIMEOUT_S = 70.0  # the server sends a keep-alive comment at least every 30 s
 
 
 class ServerError(Exception):
@@ -66,6 +69,22 @@ def _date(response: requests.Response) -> datetime | None:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _as_they_arrive(response: requests.Response) -> Iterator[bytes]:
+    """The body in the pieces the network delivers them. An event stream has neither a
+    length nor chunked encoding behind nginx, and ``iter_content`` would wait for a full
+    buffer: urllib3 2's ``read1`` returns what is there; older urllib3 reads byte-wise."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(chunk_size=1)
+        return
+    while True:
+        data = read1(65536)
+        if not data:
+            return
+        yield data
+
+
 class HttpClient:
     def __init__(self, base_url: str, user_agent: str, timeout: float = 15.0) -> None:
         self.base = base_url.rstrip("/") + API_PREFIX
@@ -90,7 +109,8 @@ class HttpClient:
         path: str,
         *,
         auth: str | None = None,
-        timeout: float | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        base: str | None = None,
         **kwargs: Any,
     ) -> requests.Response:
         headers = kwargs.pop("headers", {})
@@ -99,7 +119,11 @@ class HttpClient:
             headers["Authorization"] = f"Bearer {bearer}"
         try:
             response = self._session().request(
-                method, self.base + path, headers=headers, timeout=timeout or self.timeout, **kwargs
+                method,
+                (base or self.base) + path,
+                headers=headers,
+                timeout=timeout or self.timeout,
+                **kwargs,
             )
         except requests.RequestException as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from None
@@ -173,6 +197,45 @@ class HttpClient:
             yield chunks()
         finally:
             response.close()
+
+    @contextmanager
+    def event_stream(
+        self, url_base: str, path: str, params: dict[str, str], headers: dict[str, str]
+    ) -> Iterator[Iterator[str]]:
+        """A text/event-stream as text chunks as they arrive (protocol v2, player.stream).
+        The read timeout is longer than the server's keep-alive comments."""
+        response = self._request(
+            "GET",
+            path,
+            base=url_base,
+            params=params,
+            headers=headers,
+            stream=True,
+            timeout=(self.timeout, STREAM_READ_TIMEOUT_S),
+        )
+        try:
+
+            def chunks() -> Iterator[str]:
+                decoder = codecs.getincrementaldecoder("utf-8")("replace")
+                try:
+                    for chunk in _as_they_arrive(response):
+                        yield decoder.decode(chunk)
+                except (requests.RequestException, OSError) as exc:
+                    raise Unreachable(f"Stream abgebrochen: {type(exc).__name__}") from None
+
+            yield chunks()
+        finally:
+            response.close()
+
+    def request_json(
+        self, url_base: str, path: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str]]:
+        """GET returning status, JSON body (None for 304) and headers (protocol v2)."""
+        response = self._request("GET", path, base=url_base, headers=headers)
+        if response.status_code == 304:
+            response.close()
+            return 304, None, dict(response.headers)
+        return response.status_code, self._json(response), dict(response.headers)
 
     # -- reports ------------------------------------------------------------------------
 

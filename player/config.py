@@ -21,6 +21,8 @@ class PlayerConfig:
     stale_after_seconds: int = 300
     screen_control: str = "auto"
     screen_output: str = "HDMI-A-1"
+    # The device identity (player/identity.py); empty = "identity" in state_dir.
+    identity_file: Path | None = None
     # Not in the operator's template: tuning knobs for tests and unusual networks.
     poll_wait_seconds: int = 55
     heartbeat_seconds: int = 60
@@ -70,6 +72,9 @@ def load_config(path: str | Path) -> PlayerConfig:
         stale_after_seconds=_int(player, "stale_after_seconds", 300, 1, 86400 * 7),
         screen_control=control,
         screen_output=screen.get("output", fallback="HDMI-A-1").strip() or "HDMI-A-1",
+        identity_file=Path(identity)
+        if (identity := player.get("identity_file", "").strip())
+        else None,
         poll_wait_seconds=_int(server, "poll_wait_seconds", 55, 0, 60),
         heartbeat_seconds=_int(server, "heartbeat_seconds", 60, 1, 60),
         backoff_cap_seconds=float(_int(server, "backoff_cap_seconds", 60, 1, 3600)),

@@ -125,6 +125,7 @@ class Player:
         screen: Screen,
         *,
         provisioning_token: str = "",
+        device_key: str = "",
         stale_after_s: float = 300,
         poll_wait_s: int = 55,
         heartbeat_s: float = 60,
@@ -160,6 +161,7 @@ class Player:
             self.status,
             hostname=hostname or socket.gethostname(),
             provisioning_token=provisioning_token,
+            device_key=device_key,
         )
         self.sync = sync or ContentSync(client, cache, self.time)
         self.screen = screen_power or ScreenPower(screen, clock, self.heartbeat.interval_s)

@@ -37,6 +37,7 @@ class Enrolment:
         *,
         hostname: str,
         provisioning_token: str = "",
+        device_key: str = "",
     ) -> None:
         self.client = client
         self.cache = cache
@@ -44,6 +45,7 @@ class Enrolment:
         self.status = status
         self.hostname = hostname
         self.provisioning_token = provisioning_token
+        self.device_key = device_key
         self.pairing: dict[str, Any] | None = None
 
     @property
@@ -75,15 +77,18 @@ class Enrolment:
 
     def _request(self) -> float:
         body: dict[str, Any] = {"player_version": __version__, "hostname": self.hostname}
+        if self.device_key:
+            body["device_key"] = self.device_key
+        if self.pairing and not self._pairing_expired():
+            # Also with a provisioning token: the server holds a re-imaged device for
+            # staff to choose "Gerät tauschen", and it shows the code meanwhile.
+            return self._poll(self.pairing)
         if self.provisioning_token:
             body["provisioning_token"] = self.provisioning_token
-            answer = self.client.enroll(body)
-            self.status.contact(self.client.last_date)
-            return self._paired(answer)
-        if self.pairing and not self._pairing_expired():
-            return self._poll(self.pairing)
         answer = self.client.enroll(body)
         self.status.contact(self.client.last_date)
+        if answer.get("status") == "paired":
+            return self._paired(answer)
         self.pairing = {
             k: answer[k] for k in ("pairing_code", "claim_secret", "expires_at", "poll_after_s")
         }

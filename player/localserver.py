@@ -26,6 +26,8 @@ STATIC = {
     "/kiosk.js": ("kiosk.js", "text/javascript; charset=utf-8"),
     "/paginate.js": ("paginate.js", "text/javascript; charset=utf-8"),
     "/precedence.js": ("precedence.js", "text/javascript; charset=utf-8"),
+    "/warnings.js": ("warnings.js", "text/javascript; charset=utf-8"),
+    "/board.js": ("board.js", "text/javascript; charset=utf-8"),
 }
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "

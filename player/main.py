@@ -15,11 +15,12 @@ from typing import Any
 from player import __version__
 from player.backoff import Backoff
 from player.cache import Cache
-from player.client import HttpClient
 from player.clock import SystemClock
 from player.config import ConfigError, PlayerConfig, load_config
 from player.daemon import Player, notify_ready
+from player.identity import load_identity
 from player.localserver import KioskServer
+from player.stream import PushClient
 
 log = logging.getLogger("player")
 
@@ -52,11 +53,15 @@ class ScreenAdapter:
 
 
 def build(config: PlayerConfig) -> tuple[Player, KioskServer, SystemClock]:
+    """The daemon and its collaborators; ``player.client`` is a ``PushClient``."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
     cache = Cache(config.state_dir)
-    client = HttpClient(config.server_url, user_agent=f"AushangPlayer/{__version__}")
-    kiosk = KioskServer(cache, config.kiosk_host, config.kiosk_port)
     clock = SystemClock()
+    # A stream message or reconnect ends the daemon's sleep (a backoff after an outage too).
+    client = PushClient(
+        config.server_url, user_agent=f"AushangPlayer/{__version__}", wake=clock.interrupt
+    )
+    kiosk = KioskServer(cache, config.kiosk_host, config.kiosk_port)
     player = Player(
         client,
         cache,
@@ -64,6 +69,7 @@ def build(config: PlayerConfig) -> tuple[Player, KioskServer, SystemClock]:
         clock,
         ScreenAdapter(config.screen_control, config.screen_output),
         provisioning_token=config.provisioning_token,
+        device_key=load_identity(config.identity_file or config.state_dir / "identity"),
         stale_after_s=config.stale_after_seconds,
         poll_wait_s=config.poll_wait_seconds,
         heartbeat_s=config.heartbeat_seconds,
@@ -100,5 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         player.run_forever(stop)
     finally:
         log.info("event=stopping")
+        if isinstance(player.client, PushClient):
+            player.client.close()
         kiosk.stop()
     return 0

@@ -49,6 +49,7 @@ class Item:
     valid_from: datetime
     valid_until: datetime | None
     duration_s: int
+    max_pages: int | None = None  # pages per cycle (issue 16); None: all
 
     def blobs(self) -> tuple[Blob, ...]:
         return (self.slide, *self.assets)
@@ -207,6 +208,7 @@ def parse_item(data: Any, where: str) -> Item:
         valid_from=valid_from,
         valid_until=valid_until,
         duration_s=duration,
+        max_pages=cap if isinstance(cap := data.get("max_pages"), int) and cap >= 1 else None,
     )
 
 
@@ -296,6 +298,25 @@ def parse_manifest(data: Any) -> Manifest:
         screen=_screen(data["screen"]),
         raw=data,
     )
+
+
+def crest_of(manifest: Manifest | None) -> Blob | None:
+    """The Kommune's crest of the manifest's optional ``board``; None when there is none or
+    it is unusable (a head line without a crest, never a lost manifest)."""
+    board = manifest.raw.get("board") if manifest else None
+    crest = board.get("crest") if isinstance(board, dict) else None
+    if crest is None:
+        return None
+    try:
+        return _blob(crest, "board.crest")
+    except ProtocolError:
+        return None
+
+
+def kommune_of(manifest: Manifest | None) -> str | None:
+    board = manifest.raw.get("board") if manifest else None
+    name = board.get("kommune") if isinstance(board, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def blobs_of(items: Iterable[Item], alerts: Iterable[Alert]) -> dict[str, Blob]:

@@ -8,8 +8,11 @@ Two ways to switch a screen:
 
 - ``cec``: ``cec-client -s -d 1`` with ``on 0`` / ``standby 0`` / ``pow 0`` on stdin. The TV itself
   goes to standby, and it tells us its power state, so we can read it back.
-- ``wlr``: ``wlr-randr --output <output> --on/--off`` through the Wayland compositor (labwc) when
-  the TV does not answer CEC. Reading back means parsing ``wlr-randr``'s ``Enabled:`` line.
+- ``wlr``: ``wlr-randr --output <output> --on/--off`` through the Wayland compositor when the TV
+  does not answer CEC. Reading back means parsing ``wlr-randr``'s ``Enabled:`` line. labwc and
+  wayfire (the Raspberry Pi OS Bookworm defaults) support it; cage, Debian's fallback, has no
+  output management protocol: there the player logs ``event=screen_control_unsupported`` once
+  and the screen stays on (CEC still works).
 
 ``auto`` picks CEC when the TV answers a power query, else the compositor when it lists the
 output, else ``none`` (and tries again on the next call, because at boot the compositor may not
@@ -168,6 +171,13 @@ def parse_wlr_enabled(output: str, name: str) -> str | None:
     return found
 
 
+def compositor_lacks_output_management(stderr: str) -> bool:
+    """Whether wlr-randr failed because the compositor has no output management protocol
+    (cage: "compositor doesn't support wlr-output-management-unstable-v1")."""
+    text = stderr.lower()
+    return "output-management" in text or "output_management" in text
+
+
 class ScreenController:
     """Switches the screen and reads its state back (see the module docstring)."""
 
@@ -180,6 +190,7 @@ class ScreenController:
         self._method: str | None = None if method == "auto" else method
         self._desired: str | None = None
         self._last: ScreenState | None = None
+        self._unsupported_logged = False
 
     @property
     def method(self) -> str:
@@ -210,8 +221,21 @@ class ScreenController:
     def _wlr_power(self) -> str | None:
         result = self._run(("wlr-randr",), None)
         if result.returncode != 0:
+            self._explain_wlr_failure(result.stderr)
             return None
         return parse_wlr_enabled(result.stdout, self.output)
+
+    def _explain_wlr_failure(self, stderr: str) -> None:
+        # cage (Debian's fallback) has no wlr-output-management: wlr-randr cannot switch
+        # the screen there. Say so once, in words an operator can act on.
+        if self._unsupported_logged or not compositor_lacks_output_management(stderr):
+            return
+        self._unsupported_logged = True
+        log.warning(
+            "event=screen_control_unsupported method=wlr reason=no_output_management hint=%r",
+            "Der Compositor (z. B. cage) kann den Bildschirm nicht schalten: labwc oder "
+            "wayfire verwenden oder HDMI-CEC nutzen ([screen] control = cec)",
+        )
 
     def _actual(self, method: str) -> str:
         if method == "cec":

@@ -15,7 +15,15 @@ from typing import Protocol
 from player.cache import Cache
 from player.client import ManifestAnswer
 from player.clock import TimeBase
-from player.manifest import Alert, Blob, Manifest, blobs_of, parse_alerts, parse_manifest
+from player.manifest import (
+    Alert,
+    Blob,
+    Manifest,
+    blobs_of,
+    crest_of,
+    parse_alerts,
+    parse_manifest,
+)
 from player.protocol import ProtocolError
 from player.status import kv
 from player.view import Content
@@ -85,10 +93,18 @@ class ContentSync:
         items, alerts = (
             (held.items, (*held.warnings, *self.warnings)) if held else ((), self.warnings)
         )
-        return {sha: b.media_type for sha, b in blobs_of(items, alerts).items()}
+        found = blobs_of(items, alerts)
+        crest = crest_of(held)
+        if crest is not None:
+            found[crest.sha256] = crest
+        return {sha: b.media_type for sha, b in found.items()}
 
     def _blobs(self, manifest: Manifest) -> dict[str, Blob]:
-        return blobs_of(manifest.items, manifest.warnings)
+        found = blobs_of(manifest.items, manifest.warnings)
+        crest = crest_of(manifest)  # the head line's crest, cached like every file
+        if crest is not None:
+            found[crest.sha256] = crest
+        return found
 
     # -- one pass ------------------------------------------------------------------------
 

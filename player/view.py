@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from player.manifest import Alert, Blob, Item, Manifest
+from player.manifest import Alert, Blob, Item, Manifest, crest_of, kommune_of
 
 STATUS_LABELS = {"Actual": None, "Exercise": "Übung", "Test": "Test"}
 DEFAULT_TZ = "Europe/Berlin"
@@ -32,6 +32,9 @@ class Content:
     present: bool
     # Whether the server calls this a test display (W7); None where the manifest says nothing.
     test_display: bool | None = None
+    # The head line (issue 16): the Kommune's name and crest, None where the manifest has none.
+    kommune: str | None = None
+    crest: Blob | None = None
 
     @classmethod
     def of(cls, manifest: Manifest | None, warnings: tuple[Alert, ...] | None = None) -> Content:
@@ -46,6 +49,8 @@ class Content:
             display_name=manifest.display_name if manifest else None,
             present=manifest is not None or bool(alerts),
             test_display=flag if isinstance(flag, bool) else None,
+            kommune=kommune_of(manifest),
+            crest=crest_of(manifest),
         )
 
 
@@ -78,6 +83,7 @@ def _item_view(item: Item) -> dict[str, Any]:
         "title": item.title,
         "url": ("/assets/" if item.kind == "image" else "/slides/") + item.slide.sha256,
         "duration_s": item.duration_s,
+        "max_pages": item.max_pages,
     }
 
 
@@ -148,6 +154,9 @@ def build_view(
         "test_display": content.test_display,
         "pairing_code": None if enrolled else pairing_code,
         "display_name": content.display_name if enrolled else None,
+        "timezone": content.timezone,
+        "kommune": content.kommune if enrolled else None,
+        "crest": _file_url("/assets/", content.crest, has_file) if enrolled else None,
         "items": items,
         "warnings": warnings,
         "stale": bool(enrolled and stale and content.present),

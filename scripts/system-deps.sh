@@ -13,6 +13,12 @@ command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 # nginx-light is bookworm's small build; the tests never start it as a service.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# The slow install test into a debootstrapped bookworm (scripts/debootstrap-root.sh).
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need="$need debootstrap"
+# Push engine of protocol v2 (issue 15): nginx's nchan module; the tests and `make bench`
+# start private nginx instances with it, never the system service. Redis for two edges.
+[ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || need="$need libnginx-mod-nchan"
+command -v redis-server >/dev/null 2>&1 || command -v redis-cli >/dev/null 2>&1 || need="$need redis-server"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "Installing Debian packages:$need"

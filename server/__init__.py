@@ -29,6 +29,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    from . import runtime
+
+    runtime.init_app(app)
+
     from .web import sessions
 
     sessions.init_app(app)

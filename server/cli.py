@@ -27,6 +27,13 @@ def _register() -> None:
     from .commands import register
 
     register(cli)
+    from .sources.warncells import warncells_group
+
+    cli.add_command(warncells_group)
+
+    from .push.cli import publisher_command  # issue 15
+
+    cli.add_command(publisher_command)
 
 
 _register()

@@ -9,6 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,11 @@ def _secret_key(instance_path: Path, explicit: str | None) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list, lower-cased, blanks dropped."""
+    return tuple(p.strip().lower() for p in (value or "").split(",") if p.strip())
 
 
 def _non_negative(value: str | None, name: str) -> int:
@@ -77,6 +83,15 @@ class Settings:
     # Sessions and login limits (issue 11); documented in the README.
     login_address_max_attempts: int = 30
     trusted_proxies: int = 0
+    # Mail (issue 18); documented in the README.
+    smtp_url: str = ""
+    mail_from: str = ""
+    maildir: str = ""
+    push_services: tuple[str, ...] = ()
+    # Push (issue 15, server/push/); documented in the README.
+    push_engine: str = "embedded"
+    push_publish_url: str = ""
+    push_state_spread_s: float = 5.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def flask_config(self) -> dict[str, object]:
@@ -109,6 +124,10 @@ class Settings:
             "AUSHANG_DISPLAY_OUTAGE_MINUTES": self.display_outage_minutes,
             "AUSHANG_HEARTBEAT_GATHER_SECONDS": self.heartbeat_gather_seconds,
             "AUSHANG_HEARTBEAT_RETENTION_DAYS": self.heartbeat_retention_days,
+            "AUSHANG_SMTP_URL": self.smtp_url,
+            "AUSHANG_MAIL_FROM": self.mail_from,
+            "AUSHANG_MAILDIR": self.maildir or str(self.instance_path / "mail"),
+            "AUSHANG_PUSH_SERVICES": self.push_services,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.session_cookie_secure,
@@ -116,59 +135,97 @@ class Settings:
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": self.session_cookie_secure,
             "WTF_CSRF_TIME_LIMIT": None,
+            "AUSHANG_PUSH_ENGINE": self.push_engine,
+            "AUSHANG_PUSH_PUBLISH_URL": self.push_publish_url,
+            "AUSHANG_PUSH_STATE_SPREAD_SECONDS": self.push_state_spread_s,
         }
         cfg.update(self.extra)
         return cfg
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    env = dict(os.environ if env is None else env)
-    instance_path = Path(env.get("AUSHANG_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+def _database_url(env: dict[str, str], instance_path: Path) -> str:
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'aushang.db'}"
     if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
         # psycopg 3 is the driver we ship; plain URLs from hosting panels mean it too.
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    return database_url
+
+
+def _login_settings(env: dict[str, str]) -> dict[str, Any]:
+    return {
+        "session_cookie_secure": _bool(env.get("AUSHANG_SECURE_COOKIES"), False),
+        "login_max_attempts": int(env.get("AUSHANG_LOGIN_MAX_ATTEMPTS", "5")),
+        "login_lock_minutes": int(env.get("AUSHANG_LOGIN_LOCK_MINUTES", "15")),
+        "login_address_max_attempts": int(env.get("AUSHANG_LOGIN_ADDRESS_MAX_ATTEMPTS") or "30"),
+        "trusted_proxies": _non_negative(
+            env.get("AUSHANG_TRUSTED_PROXIES"), "AUSHANG_TRUSTED_PROXIES"
+        ),
+    }
+
+
+def _alert_settings(env: dict[str, str]) -> dict[str, Any]:
+    return {
+        "nina_base_url": (
+            env.get("AUSHANG_NINA_BASE_URL") or "https://warnung.bund.de/api31"
+        ).rstrip("/"),
+        "nina_user_agent": env.get("AUSHANG_NINA_USER_AGENT")
+        or "Aushang/0.1 (+kommunale Warnanzeige; Kontakt: Betreiber der Installation)",
+        "alert_sender": env.get("AUSHANG_ALERT_SENDER", ""),
+        "alert_all_clear_minutes": float(env.get("AUSHANG_ALERT_ALL_CLEAR_MINUTES", "15")),
+        "alert_banner_sources": tuple(
+            s.strip().lower()
+            for s in env.get("AUSHANG_ALERT_BANNER_SOURCES", "").split(",")
+            if s.strip()
+        ),
+        "nina_stale_minutes": int(env.get("AUSHANG_NINA_STALE_MINUTES", "3")),
+        # Off until an operator turns it on: no outgoing connection nobody configured.
+        "nina_enabled": _bool(env.get("AUSHANG_NINA_ENABLED"), False),
+    }
+
+
+def _display_settings(env: dict[str, str]) -> dict[str, Any]:
+    return {
+        "notify_poll_seconds": float(env.get("AUSHANG_NOTIFY_POLL_SECONDS", "1")),
+        "display_outage_minutes": int(env.get("AUSHANG_DISPLAY_OUTAGE_MINUTES", "5")),
+        "heartbeat_gather_seconds": float(env.get("AUSHANG_HEARTBEAT_GATHER_SECONDS", "1")),
+        "heartbeat_retention_days": int(env.get("AUSHANG_HEARTBEAT_RETENTION_DAYS") or "30"),
+        "db_pool_size": int(env.get("AUSHANG_DB_POOL_SIZE") or "10"),
+    }
+
+
+def _serve_settings(env: dict[str, str]) -> dict[str, Any]:
+    return {
+        "serve_bind": env.get("AUSHANG_BIND") or "127.0.0.1:8000",
+        "serve_workers": int(env.get("AUSHANG_WORKERS") or "2"),
+        "serve_threads": int(env.get("AUSHANG_THREADS") or "1000"),
+        "serve_worker_class": env.get("AUSHANG_WORKER_CLASS") or "gthread",
+        "serve_connections": int(env.get("AUSHANG_WORKER_CONNECTIONS") or "4000"),
+        "serve_keepalive": int(env.get("AUSHANG_KEEPALIVE") or "75"),
+        "serve_graceful_timeout": int(env.get("AUSHANG_GRACEFUL_TIMEOUT") or "10"),
+        "serve_access_log": env.get("AUSHANG_ACCESS_LOG", ""),
+    }
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    instance_path = Path(env.get("AUSHANG_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
     return Settings(
         instance_path=instance_path,
-        database_url=database_url,
+        database_url=_database_url(env, instance_path),
         secret_key=_secret_key(instance_path, env.get("SECRET_KEY")),
         data_dir=Path(env.get("AUSHANG_DATA_DIR") or instance_path / "files").resolve(),
         upload_max_bytes=int(env.get("AUSHANG_UPLOAD_MAX_MB", "20")) * 1024 * 1024,
         base_url=(env.get("AUSHANG_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         scheduler_in_process=_bool(env.get("AUSHANG_SCHEDULER_IN_PROCESS"), False),
-        session_cookie_secure=_bool(env.get("AUSHANG_SECURE_COOKIES"), False),
-        login_max_attempts=int(env.get("AUSHANG_LOGIN_MAX_ATTEMPTS", "5")),
-        login_lock_minutes=int(env.get("AUSHANG_LOGIN_LOCK_MINUTES", "15")),
-        login_address_max_attempts=int(env.get("AUSHANG_LOGIN_ADDRESS_MAX_ATTEMPTS") or "30"),
-        trusted_proxies=_non_negative(
-            env.get("AUSHANG_TRUSTED_PROXIES"), "AUSHANG_TRUSTED_PROXIES"
-        ),
-        nina_base_url=(env.get("AUSHANG_NINA_BASE_URL") or "https://warnung.bund.de/api31").rstrip(
-            "/"
-        ),
-        nina_user_agent=env.get("AUSHANG_NINA_USER_AGENT")
-        or "Aushang/0.1 (+kommunale Warnanzeige; Kontakt: Betreiber der Installation)",
-        alert_sender=env.get("AUSHANG_ALERT_SENDER", ""),
-        alert_all_clear_minutes=float(env.get("AUSHANG_ALERT_ALL_CLEAR_MINUTES", "15")),
-        alert_banner_sources=tuple(
-            s.strip().lower()
-            for s in env.get("AUSHANG_ALERT_BANNER_SOURCES", "").split(",")
-            if s.strip()
-        ),
-        nina_stale_minutes=int(env.get("AUSHANG_NINA_STALE_MINUTES", "3")),
-        # Off until an operator turns it on: no outgoing connection nobody configured.
-        nina_enabled=_bool(env.get("AUSHANG_NINA_ENABLED"), False),
-        notify_poll_seconds=float(env.get("AUSHANG_NOTIFY_POLL_SECONDS", "1")),
-        display_outage_minutes=int(env.get("AUSHANG_DISPLAY_OUTAGE_MINUTES", "5")),
-        heartbeat_gather_seconds=float(env.get("AUSHANG_HEARTBEAT_GATHER_SECONDS", "1")),
-        heartbeat_retention_days=int(env.get("AUSHANG_HEARTBEAT_RETENTION_DAYS") or "30"),
-        db_pool_size=int(env.get("AUSHANG_DB_POOL_SIZE") or "10"),
-        serve_bind=env.get("AUSHANG_BIND") or "127.0.0.1:8000",
-        serve_workers=int(env.get("AUSHANG_WORKERS") or "2"),
-        serve_threads=int(env.get("AUSHANG_THREADS") or "1000"),
-        serve_worker_class=env.get("AUSHANG_WORKER_CLASS") or "gthread",
-        serve_connections=int(env.get("AUSHANG_WORKER_CONNECTIONS") or "4000"),
-        serve_keepalive=int(env.get("AUSHANG_KEEPALIVE") or "75"),
-        serve_graceful_timeout=int(env.get("AUSHANG_GRACEFUL_TIMEOUT") or "10"),
-        serve_access_log=env.get("AUSHANG_ACCESS_LOG", ""),
+        **_login_settings(env),
+        **_alert_settings(env),
+        **_display_settings(env),
+        **_serve_settings(env),
+        smtp_url=env.get("AUSHANG_SMTP_URL", ""),
+        mail_from=env.get("AUSHANG_MAIL_FROM", ""),
+        maildir=env.get("AUSHANG_MAILDIR", ""),
+        push_services=_csv(env.get("AUSHANG_PUSH_SERVICES")),
+        push_engine=(env.get("AUSHANG_PUSH_ENGINE") or "embedded").strip().lower(),
+        push_publish_url=env.get("AUSHANG_PUSH_PUBLISH_URL", "").strip(),
+        push_state_spread_s=float(env.get("AUSHANG_PUSH_STATE_SPREAD_SECONDS") or "5"),
     )

@@ -89,6 +89,7 @@ def _notice(
         svc.start_correction(
             session, notice, editor, "Schreibfehler in der Uhrzeit berichtigt.", at
         )
+        assert notice.working_version is not None
         fixed = svc.input_from_version(notice, notice.working_version)
         fixed.body_md = body.replace("18:00 Uhr", "18:30 Uhr")
         fixed.correction_note = "Beginn korrigiert: 18:30 Uhr statt 18:00 Uhr."

@@ -74,12 +74,14 @@ def render_pdf(html: str, base_url: str) -> bytes:
     (a ``file:`` URL of a directory). Any other URL is refused, never fetched."""
     document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_url_fetcher())
     options: dict[str, Any] = {"pdf_tags": True}
-    variants = getattr(getattr(weasyprint, "pdf", None), "VARIANTS", None)
+    variants: Any = getattr(getattr(weasyprint, "pdf", None), "VARIANTS", None)
     if variants is None:
         try:
-            from weasyprint.pdf import VARIANTS as variants  # noqa: N811
+            from weasyprint.pdf import VARIANTS
         except ImportError:
             variants = {}
+        else:
+            variants = VARIANTS
     if PDF_VARIANT in variants:
         options["pdf_variant"] = PDF_VARIANT
     pdf = document.write_pdf(finisher=_identify_pdf_ua, **options)

@@ -161,6 +161,7 @@ _DISPLAY_FIELDS = (
     "resolution_w",
     "resolution_h",
     "cycle_limit_s",
+    "max_pages",
 )
 
 
@@ -223,7 +224,7 @@ def _bump(session: Session) -> None:
     if not scopes:
         return
     from .domain.posting import utcnow
-    from .models import DisplayChange
+    from .models import DisplayChange, PushOutbox
 
     bind = session.get_bind()
     dialect = bind.dialect.name
@@ -234,6 +235,11 @@ def _bump(session: Session) -> None:
     now = utcnow()
     bumped: list[tuple[str, int]] = []
     table = DisplayChange.__table__
+    # The push outbox (server.push): written here, so it commits or rolls back with the
+    # change itself; the publisher sends it after the commit, however late.
+    session.execute(
+        PushOutbox.__table__.insert(), [{"scope": s, "created_at": now} for s in scopes]
+    )
     for scope in scopes:  # sorted: the same lock order in every transaction
         stmt = insert(table).values(scope=scope, revision=1, changed_at=now)
         stmt = stmt.on_conflict_do_update(
@@ -255,8 +261,13 @@ def _bump(session: Session) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    for scope, revision in session.info.pop(_BUMPED, []):
+    bumped = session.info.pop(_BUMPED, [])
+    for scope, revision in bumped:
         hub.advance(scope, revision, local=True)
+    if bumped:
+        from .push import wakeup
+
+        wakeup.set()  # the in-process publisher sends the new outbox rows
 
 
 def _after_rollback(session: Session) -> None:

@@ -183,7 +183,7 @@ class AushangApplication(BaseApplication):
             # psycopg chooses its wait function at import; the C one blocks the worker.
             log.info(
                 "event=worker_ready worker_class=gevent psycopg_wait=%s",
-                psycopg.waiting.wait.__name__,
+                getattr(psycopg.waiting.wait, "__name__", "?"),
             )
         return app
 

@@ -127,18 +127,13 @@ def app_ctx(app):
 
 
 def _reset_process_state(app) -> None:
-    """In-memory state that outlives a request: limiters and caches. Production keeps
-    it for the life of a process; every test starts without it, like its database."""
-    from server import notify
-    from server.services.displays.manifest import reset_caches
-    from server.web.player_api import audit_throttle
-    from server.web.public import feedback_limiter
+    """In-memory state that outlives a request (``server.runtime``: limiters and caches).
+    Production keeps it for the life of the application; every test starts without it,
+    like its database."""
+    from server import notify, runtime
 
     notify.stop_listener()  # an earlier test's server may have left one on its database
-    feedback_limiter.reset()
-    audit_throttle.reset()
-    reset_caches(app)
-    app.extensions.pop("aushang_enrol_limiter", None)
+    runtime.reset(app)
 
 
 @pytest.fixture()

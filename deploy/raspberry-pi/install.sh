@@ -19,12 +19,14 @@
 # virtual environment (only `requests`) and the player code; /opt/aushang-player/current points
 # at the active one and is switched atomically (ln -s + mv -T). When the player fails to start
 # after a switch, the previous version is switched back and started again.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PREFIX=/opt/aushang-player
 CONF_DIR=/etc/aushang-player
 CONF_FILE=$CONF_DIR/player.ini
+IDENTITY_FILE=$CONF_DIR/identity
 STATE_DIR=/var/lib/aushang-installer
 UNIT_DIR=/etc/systemd/system
 JOURNALD_DROPIN_DIR=/etc/systemd/journald.conf.d
@@ -103,6 +105,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The parts of the installer, beside it here and in /opt/aushang-player (--rollback, --uninstall).
+# shellcheck source=lib/files.sh
+. "$SCRIPT_DIR/lib/files.sh"
+# shellcheck source=lib/versions.sh
+. "$SCRIPT_DIR/lib/versions.sh"
+# shellcheck source=lib/uninstall.sh
+. "$SCRIPT_DIR/lib/uninstall.sh"
+
+# Whether the kernel command line in $1 switches on a read-only overlay: `overlayroot=tmpfs`
+# (Raspberry Pi OS Bookworm's raspi-config, the overlayroot package) or `boot=overlay` (the
+# initramfs overlay of older releases). `overlayroot=disabled` is not an overlay.
+overlay_active() {
+    local word words=()
+    [ -r "$1" ] || return 1
+    read -r -a words <"$1" || true
+    for word in "${words[@]}"; do
+        case "$word" in
+            boot=overlay | overlayroot=tmpfs | overlayroot=tmpfs:*) return 0 ;;
+        esac
+    done
+    return 1
+}
+
 parse_args() {
     while [ $# -gt 0 ]; do
         case "$1" in
@@ -169,282 +194,12 @@ check_system() {
         for tool in python3 systemctl useradd; do
             command -v "$tool" >/dev/null 2>&1 || refuse "$tool fehlt."
         done
-        if [ "$MODE" != uninstall ] && grep -qw 'boot=overlay' /proc/cmdline 2>/dev/null; then
-            die "der Schreibschutz (Overlay) ist aktiv; Änderungen gingen beim Neustart verloren.
+    fi
+    # In --root mode the scratch root's proc/cmdline, if a test or an image has one.
+    if [ "$MODE" != uninstall ] && overlay_active "$(p /proc/cmdline)"; then
+        die "der Schreibschutz (Overlay) ist aktiv; Änderungen gingen beim Neustart verloren.
 Zuerst abschalten: sudo raspi-config nonint do_overlayfs 1 && sudo reboot"
-        fi
     fi
-}
-
-# --- manifest and plan ------------------------------------------------------------------------
-
-manifest() { p "$STATE_DIR/manifest"; }
-
-record() {
-    local entry=$1
-    grep -qxF -- "$entry" "$(manifest)" 2>/dev/null || printf '%s\n' "$entry" >>"$(manifest)"
-}
-
-recorded() { grep -qxF -- "$1" "$(manifest)" 2>/dev/null; }
-
-# Run a command on a real system; in --root mode write it to the plan instead.
-run() {
-    if [ -n "$ROOT" ]; then
-        # --uninstall removes the plan with everything else, so it only prints.
-        [ "$MODE" = uninstall ] || printf '%s\n' "$*" >>"$(p "$STATE_DIR/plan")"
-        say "    (würde ausführen: $*)"
-    else
-        "$@"
-    fi
-}
-
-# mkdir -p that records each directory it creates.
-ensure_dir() {
-    local dir=$1 mode=${2:-0755} parent
-    [ -d "$(p "$dir")" ] && return 0
-    parent=$(dirname "$dir")
-    [ "$parent" = "$dir" ] || ensure_dir "$parent" 0755
-    mkdir -m "$mode" "$(p "$dir")"
-    record "dir $dir"
-}
-
-init_state() {
-    if [ -d "$(p "$STATE_DIR")" ]; then return 0; fi
-    # The manifest lives in STATE_DIR, so note the directories before writing it.
-    local dir=$STATE_DIR missing=()
-    while [ ! -d "$(p "$dir")" ]; do
-        missing=("$dir" "${missing[@]}")
-        dir=$(dirname "$dir")
-    done
-    for dir in "${missing[@]}"; do mkdir -m 0755 "$(p "$dir")"; done
-    for dir in "${missing[@]}"; do printf 'dir %s\n' "$dir" >>"$(manifest)"; done
-    changed "$STATE_DIR (Installationsprotokoll)"
-}
-
-# Install a file if missing or different. $1 source, $2 target path, $3 mode.
-install_file() {
-    local src=$1 dest=$2 mode=$3 target
-    target=$(p "$dest")
-    if [ -f "$target" ] && cmp -s "$src" "$target" &&
-        [ "$(stat -c %a "$target")" = "${mode#0}" ]; then
-        return 1
-    fi
-    ensure_dir "$(dirname "$dest")"
-    cp "$src" "$target.aushang-new"
-    chmod "$mode" "$target.aushang-new"
-    mv -f "$target.aushang-new" "$target"
-    record "file $dest"
-    changed "$dest"
-    return 0
-}
-
-# Write stdin to a file through install_file.
-install_content() {
-    local dest=$1 mode=$2 tmp rc=0
-    tmp=$(mktemp)
-    cat >"$tmp"
-    install_file "$tmp" "$dest" "$mode" || rc=$?
-    rm -f "$tmp"
-    return "$rc"
-}
-
-# --- steps ----------------------------------------------------------------------------------
-
-apt_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
-dpkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
-install_packages() {
-    local browser=chromium compositor=labwc wanted missing=() pkg list_file
-    if [ -z "$ROOT" ]; then
-        if dpkg_installed chromium-browser || apt_candidate chromium-browser; then browser=chromium-browser; fi
-        if ! dpkg_installed labwc && ! apt_candidate labwc; then compositor=cage; fi
-    fi
-    wanted=("$browser" "$compositor" wlr-randr cec-utils python3 python3-venv ca-certificates)
-    if [ -n "$ROOT" ]; then
-        # No dpkg in a scratch root: the list of packages is recorded once.
-        list_file=$STATE_DIR/packages
-        if [ ! -f "$(p "$list_file")" ]; then
-            run apt-get install -y --no-install-recommends "${wanted[@]}"
-            printf '%s\n' "${wanted[@]}" >"$(p "$list_file")"
-            record "file $list_file"
-            changed "Debian-Pakete: ${wanted[*]}"
-        fi
-        return 0
-    fi
-    for pkg in "${wanted[@]}"; do dpkg_installed "$pkg" || missing+=("$pkg"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    say "  Installiere Debian-Pakete: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    changed "Debian-Pakete: ${missing[*]}"
-}
-
-# A system user with its own group; in --root mode as lines in etc/passwd and etc/group.
-ensure_user() {
-    local user=$1 home=$2 comment=$3 id file
-    if [ -z "$ROOT" ]; then
-        getent passwd "$user" >/dev/null && return 0
-        useradd --system --user-group --home-dir "$home" --no-create-home \
-            --shell /usr/sbin/nologin --comment "$comment" "$user"
-        record "user $user"
-        changed "Systembenutzer $user"
-        return 0
-    fi
-    grep -q "^$user:" "$(p /etc/passwd)" 2>/dev/null && return 0
-    id=999
-    while grep -qE "^[^:]*:[^:]*:$id:" "$(p /etc/passwd)" "$(p /etc/group)" 2>/dev/null; do
-        id=$((id - 1))
-    done
-    ensure_dir /etc
-    for file in /etc/passwd /etc/group; do
-        if [ ! -e "$(p "$file")" ]; then
-            : >"$(p "$file")"
-            record "file $file"
-        fi
-    done
-    printf '%s:x:%s:%s:%s:%s:/usr/sbin/nologin\n' "$user" "$id" "$id" "$comment" "$home" >>"$(p /etc/passwd)"
-    printf '%s:x:%s:\n' "$user" "$id" >>"$(p /etc/group)"
-    record "line /etc/passwd $user:x:$id:$id:$comment:$home:/usr/sbin/nologin"
-    record "line /etc/group $user:x:$id:"
-    run useradd --system --user-group --home-dir "$home" --no-create-home --shell /usr/sbin/nologin "$user"
-    changed "Systembenutzer $user"
-}
-
-stage_player() {
-    STAGE=$(mktemp -d)
-    mkdir -p "$STAGE/app"
-    if [ -n "$WHEEL" ]; then
-        [ -f "$WHEEL" ] || die "Wheel $WHEEL nicht gefunden"
-        # Only the player package: the wheel also carries the server, which the Pi does not need.
-        python3 - "$WHEEL" "$STAGE/app" <<'PY'
-import sys, zipfile
-wheel, target = sys.argv[1:3]
-with zipfile.ZipFile(wheel) as archive:
-    members = [n for n in archive.namelist() if n.startswith("player/") and "__pycache__" not in n]
-    archive.extractall(target, members)
-PY
-        BASE_VERSION=$(basename "$WHEEL" | cut -d- -f2)
-    else
-        local src=${SOURCE:-$SCRIPT_DIR/../..}
-        [ -d "$src/player" ] || die "kein Player-Quellcode in $src/player (--source oder --wheel angeben)"
-        cp -R "$src/player" "$STAGE/app/player"
-        find "$STAGE/app" -name __pycache__ -type d -prune -exec rm -rf {} +
-        BASE_VERSION=$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' "$src/pyproject.toml" 2>/dev/null | head -n 1)
-    fi
-    [ -f "$STAGE/app/player/__main__.py" ] || die "das Paket enthält keinen Player (player/__main__.py fehlt)"
-    local digest
-    digest=$(cd "$STAGE/app" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-8)
-    VERSION="${BASE_VERSION:-0}-$digest"
-}
-
-build_version() {
-    local final=$PREFIX/versions/$VERSION tmp
-    [ -d "$(p "$final")" ] && return 0
-    ensure_dir "$PREFIX/versions"
-    tmp=$PREFIX/versions/.new-$VERSION
-    rm -rf "$(p "$tmp")"
-    mkdir -p "$(p "$tmp")"
-    cp -R "$STAGE/app" "$(p "$tmp/app")"
-    printf '%s\n' "$VERSION" >"$(p "$tmp/VERSION")"
-    if [ -n "$ROOT" ]; then
-        # The layout of a venv without running pip: enough for the units to point at.
-        mkdir -p "$(p "$tmp/venv/bin")"
-        ln -s /usr/bin/python3 "$(p "$tmp/venv/bin/python")"
-        printf 'home = /usr/bin\ninclude-system-site-packages = false\n' >"$(p "$tmp/venv/pyvenv.cfg")"
-        run python3 -m venv "$final/venv"
-        run "$final/venv/bin/pip" install "$REQUIREMENTS"
-    else
-        python3 -m venv "$(p "$tmp/venv")"
-        local pip_args=(--quiet --disable-pip-version-check --no-cache-dir)
-        if [ -n "$WHEELHOUSE" ]; then pip_args+=(--no-index --find-links "$WHEELHOUSE"); fi
-        "$(p "$tmp/venv/bin/python")" -m pip install "${pip_args[@]}" "$REQUIREMENTS" ||
-            die "requests konnte nicht installiert werden (Internet oder --wheelhouse nötig)"
-    fi
-    # Complete versions appear at once: a half-built one never carries the final name.
-    mv -T "$(p "$tmp")" "$(p "$final")"
-    record "tree $final"
-    if [ -z "$ROOT" ]; then
-        "$(p "$final/venv/bin/python")" -m compileall -q "$(p "$final/app")" >/dev/null || true
-    fi
-    changed "Player-Version $VERSION in $final"
-}
-
-current_version() {
-    local link
-    link=$(readlink "$(p "$PREFIX/current")" 2>/dev/null) || return 0
-    basename "$link"
-}
-
-# Point a symlink at versions/<version>, atomically (ln -s + mv -T).
-switch_link() {
-    local name=$1 version=$2
-    ln -sfn "versions/$version" "$(p "$PREFIX/$name.new")"
-    mv -T "$(p "$PREFIX/$name.new")" "$(p "$PREFIX/$name")"
-    record "link $PREFIX/$name"
-}
-
-# Restart the player and check that it came up; 0 = healthy.
-start_check() {
-    if [ -n "$START_CHECK" ]; then
-        run systemctl restart aushang-player.service
-        bash -c "$START_CHECK"
-        return
-    fi
-    if [ -n "$ROOT" ]; then
-        run systemctl restart aushang-player.service
-        return 0
-    fi
-    # Type=notify: restart returns once the daemon reported READY=1, or fails.
-    systemctl restart aushang-player.service || return 1
-    local deadline=$((SECONDS + 60))
-    while [ "$SECONDS" -lt "$deadline" ]; do
-        if systemctl is-active --quiet aushang-player.service &&
-            python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$HEALTH_URL" 2>/dev/null; then
-            return 0
-        fi
-        sleep 2
-    done
-    return 1
-}
-
-service_installed() {
-    [ -n "$ROOT" ] || systemctl is-enabled --quiet aushang-player.service 2>/dev/null
-}
-
-# Switch `current` to $VERSION; on a failed start switch back.
-activate_version() {
-    local old
-    old=$(current_version)
-    [ "$old" = "$VERSION" ] && return 0
-    if [ -n "$old" ]; then switch_link previous "$old"; fi
-    switch_link current "$VERSION"
-    changed "aktive Version: $VERSION${old:+ (vorher $old)}"
-    if [ -n "$old" ] && service_installed; then
-        say "  Starte Player mit $VERSION ..."
-        if ! start_check; then
-            switch_link current "$old"
-            run systemctl restart aushang-player.service || true
-            die "Version $VERSION ist nicht sauber gestartet; zurückgeschaltet auf $old.
-Ursache ansehen: journalctl -u aushang-player -n 100"
-        fi
-        say "  Player läuft mit $VERSION."
-    fi
-}
-
-prune_versions() {
-    local dir cur prev count=0
-    cur=$(current_version)
-    prev=$(basename "$(readlink "$(p "$PREFIX/previous")" 2>/dev/null)" 2>/dev/null || true)
-    [ -d "$(p "$PREFIX/versions")" ] || return 0
-    # Newest first; keep KEEP versions and always the current and the previous one.
-    while IFS= read -r dir; do
-        [ -n "$dir" ] || continue
-        count=$((count + 1))
-        if [ "$dir" = "$cur" ] || [ "$dir" = "$prev" ] || [ "$count" -le "$KEEP" ]; then continue; fi
-        rm -rf "$(p "$PREFIX/versions/$dir")"
-        changed "alte Version $dir entfernt"
-    done < <(find "$(p "$PREFIX/versions")" -mindepth 1 -maxdepth 1 -type d ! -name '.new-*' \
-        -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-)
 }
 
 write_config() {
@@ -463,6 +218,8 @@ provisioning_token = $TOKEN
 
 [player]
 state_dir = /var/lib/aushang-player
+# Geräte-Identität: bleibt über Neustarts (auch mit Schreibschutz) und Updates erhalten
+identity_file = $IDENTITY_FILE
 kiosk_host = 127.0.0.1
 kiosk_port = 8080
 stale_after_seconds = 300
@@ -482,6 +239,17 @@ EOF
         rm -f "$tmp"
     fi
     if [ -z "$ROOT" ]; then chgrp "$PLAYER_USER" "$conf"; fi
+}
+
+# The device identity (player/identity.py): created once, before the overlay is switched on,
+# so every boot of a read-only Pi starts from it; never replaced by an update.
+write_identity() {
+    local target
+    target=$(p "$IDENTITY_FILE")
+    [ -s "$target" ] && return 0
+    ensure_dir "$CONF_DIR"
+    head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' | install_content "$IDENTITY_FILE" 0640 || true
+    if [ -z "$ROOT" ]; then chgrp "$PLAYER_USER" "$target"; fi
 }
 
 install_units() {
@@ -517,6 +285,9 @@ install_libexec() {
     ensure_dir "$PREFIX/libexec"
     for file in kiosk-session.sh kiosk-browser.sh browser_health.py; do
         install_file "$SCRIPT_DIR/libexec/$file" "$PREFIX/libexec/$file" 0755 || true
+    done
+    for file in files.sh versions.sh uninstall.sh; do
+        install_file "$SCRIPT_DIR/lib/$file" "$PREFIX/lib/$file" 0644 || true
     done
     install_file "$SCRIPT_DIR/README.md" "$PREFIX/README.md" 0644 || true
     install_file "$SCRIPT_DIR/install.sh" "$PREFIX/install.sh" 0755 || true
@@ -583,6 +354,7 @@ do_install() {
     install_libexec
     local before=$CHANGES old_version
     write_config
+    write_identity
     install_units
     old_version=$(current_version)
     build_version
@@ -614,55 +386,6 @@ do_rollback() {
 }
 
 # Undo the manifest, newest entry first.
-do_uninstall() {
-    check_system
-    local entries=() i entry kind path rest file tmp unit
-    [ -f "$(manifest)" ] || {
-        say "Aushang-Player ist nicht installiert: keine Änderung."
-        return 0
-    }
-    mapfile -t entries <"$(manifest)"
-    say "Aushang-Player: Deinstallation${ROOT:+ in $ROOT}"
-    for unit in "${ENABLE_UNITS[@]}"; do
-        if [ -z "$ROOT" ]; then systemctl disable --now --quiet "$unit" 2>/dev/null || true; fi
-    done
-    rm -f "$(p "$STATE_DIR/plan")" "$(p "$STATE_DIR/manifest")"
-    for ((i = ${#entries[@]} - 1; i >= 0; i--)); do
-        entry=${entries[$i]}
-        kind=${entry%% *}
-        rest=${entry#* }
-        case "$kind" in
-            dir) rmdir "$(p "$rest")" 2>/dev/null || say "  Verzeichnis $rest ist nicht leer und bleibt." ;;
-            file | link) rm -f "$(p "$rest")" ;;
-            tree) rm -rf "$(p "$rest")" ;;
-            line)
-                file=${rest%% *}
-                path=${rest#* }
-                tmp=$(mktemp)
-                grep -vxF -- "$path" "$(p "$file")" >"$tmp" || true
-                cat "$tmp" >"$(p "$file")"
-                rm -f "$tmp"
-                ;;
-            user) userdel "$rest" 2>/dev/null || true ;;
-            enabled) ;; # disabled above, before the unit files go
-            disabled) run systemctl enable "$rest" || true ;;
-            overlay) run raspi-config nonint do_overlayfs 1 || true ;;
-            *) say "  Unbekannter Eintrag im Protokoll: $entry" ;;
-        esac
-    done
-    if [ -z "$ROOT" ]; then
-        systemctl daemon-reload
-        systemctl try-restart systemd-journald.service || true
-    fi
-    if [ "$PURGE" = 1 ]; then
-        rm -rf "$(p /var/lib/aushang-player)" "$(p /var/lib/private/aushang-player)"
-        say "  Zustand des Players (Cache, Token) gelöscht."
-    else
-        [ -d "$(p /var/lib/aushang-player)" ] && say "  Zustand bleibt in /var/lib/aushang-player (löschen mit --purge)."
-    fi
-    say "Aushang-Player entfernt. Debian-Pakete (Chromium, labwc, ...) bleiben installiert."
-}
-
 finish() {
     if [ "$CHANGES" -eq 0 ]; then
         say "Ergebnis: keine Änderung – alles ist bereits wie gewünscht."

@@ -6,13 +6,6 @@
 
   var WARNING_PAGE_S = 12;
   var PING_EVERY_MS = 10000;
-  var SECTION_LABELS = { description: "Lage", instruction: "Was Sie jetzt tun sollten" };
-  var STUFE_LABELS = { 1: "Warnstufe 1 – extreme Gefahr", 2: "Warnstufe 2 – Gefahr", 3: "Warnstufe 3 – Gefahreninformation" };
-  var LANGUAGE_NAMES = {
-    de: "Deutsch", en: "English", fr: "Français", tr: "Türkçe", ar: "العربية",
-    ru: "Русский", uk: "Українська", pl: "Polski", es: "Español", it: "Italiano", fa: "فارسی"
-  };
-  var RTL = { ar: true, fa: true, he: true, ur: true, ps: true, ku: false };
 
   var state = null;
   var receivedAt = 0;
@@ -20,9 +13,18 @@
   var rev = null;
   var acked = {};
   var showing = null;
-  var rotation = { entries: [], index: -1, key: null, token: 0, timer: null, timerFn: null, pages: [], page: 0, pagedEl: null, front: null };
+  var rotation = { entries: [], index: -1, key: null, token: 0, timer: null, timerFn: null, pages: [], page: 0, pagedEl: null, front: null, fresh: [], resume: null, pageFrom: 0, pageEnd: 0, nextPageOf: {} };
   var takeover = { key: null, screens: [], pos: 0, timer: null, token: 0, kind: null };
   var current = { warning: null, screen: null };
+  var W = window.AushangWarnings({
+    el: el,
+    showLayer: function (name) { showLayer(name); },
+    ackOnce: function (id) { ackOnce(id); },
+    current: current
+  });
+  var board = window.AushangBoard(el, function () { return serverNow(); });
+  var screensFor = W.screensFor, renderScreen = W.renderScreen, drawPage = W.drawPage;
+  var renderStrips = W.renderStrips, langOf = W.langOf;
 
   function el(id) { return document.getElementById(id); }
 
@@ -78,6 +80,7 @@
     state = s;
     receivedAt = Date.now();
     renderStale();
+    board.update(s);
     if (!s.enrolled) {
       plan = null;
       stopTakeover();
@@ -136,6 +139,7 @@
 
   function updateRotation(s, warningsById) {
     var entries = entriesFor(s, warningsById);
+    noteFresh(rotation.entries, entries);
     rotation.entries = entries;
     if (!entries.length) {
       stopRotation();
@@ -176,11 +180,58 @@
     rotation.timer = setTimeout(run, seconds * 1000);
   }
 
+  function noteFresh(before, after) {
+    // A notice released or corrected while the rotation runs (a new item, or a new slide
+    // of a known one) is shown next, not when the rotation comes round to it.
+    if (!before.length) return;
+    var known = {};
+    before.forEach(function (e) { known[e.key] = true; });
+    after.forEach(function (e) {
+      if (e.item && !known[e.key] && rotation.fresh.indexOf(e.key) < 0) rotation.fresh.push(e.key);
+    });
+  }
+
+  function indexOfKey(key) {
+    for (var i = 0; i < rotation.entries.length; i++) {
+      if (rotation.entries[i].key === key) return i;
+    }
+    return -1;
+  }
+
+  function nextIndex() {
+    var count = rotation.entries.length, after = (rotation.index + 1) % count;
+    while (rotation.fresh.length) {
+      var at = indexOfKey(rotation.fresh.shift());
+      if (at < 0) continue;
+      // Out of turn: afterwards the rotation goes on where it would have gone.
+      if (rotation.resume === null && at !== after) rotation.resume = rotation.entries[after].key;
+      return at;
+    }
+    if (rotation.resume !== null) {
+      var back = indexOfKey(rotation.resume);
+      rotation.resume = null;
+      if (back >= 0) return back;
+    }
+    return after;
+  }
+
+  function showPosition() {
+    // "Aushang 3 von 12": the notices and pages of the cycle, warnings between them not counted.
+    var n = 0, total = 0;
+    rotation.entries.forEach(function (e, i) {
+      if (!e.item) return;
+      total++;
+      if (i <= rotation.index) n = total;
+    });
+    board.position(rotation.entries[rotation.index].item ? n : 0, total);
+  }
+
   function next() {
     var entries = rotation.entries;
     if (!entries.length) return;
-    rotation.index = (rotation.index + 1) % entries.length;
+    rotation.index = nextIndex();
     var entry = entries[rotation.index];
+    showPosition();
     rotation.token++;
     rotation.key = entry.key;
     if (entry.warning) {
@@ -210,6 +261,7 @@
       img.hidden = false;
       el("page-indicator").hidden = true;
       rotation.pages = [];
+      rotation.pageFrom = rotation.pageEnd = 0;
       afterPaint(function () { if (token === rotation.token) played(item); });
       schedule(item.duration_s, next);
     });
@@ -241,8 +293,8 @@
       var paged = doc.querySelector("[data-paged]");
       rotation.pagedEl = paged;
       rotation.pages = paged ? window.AushangPaginate.split(paged, paged.textContent) : [null];
-      rotation.page = 0;
-      if (paged) paged.textContent = rotation.pages[0];
+      pageWindow(item);
+      if (paged) paged.textContent = rotation.pages[rotation.page];
       el("image").hidden = true;
       back.classList.add("active");
       if (rotation.front && rotation.front !== back) rotation.front.classList.remove("active");
@@ -250,7 +302,7 @@
       renderPageIndicator();
       afterPaint(function () { if (token === rotation.token) played(item); });
       schedule(item.duration_s, function nextPage() {
-        if (rotation.page + 1 < rotation.pages.length) {
+        if (rotation.page + 1 < rotation.pageEnd) {
           showPage(rotation.page + 1);
           schedule(item.duration_s, nextPage);
         } else {
@@ -262,6 +314,17 @@
     back.src = item.url;
   }
 
+  function pageWindow(item) {
+    // At most max_pages pages of a notice per cycle (issue 16); the next cycle goes on
+    // from the page after, so every page comes round, and the QR code has the whole text.
+    var total = rotation.pages.length, cap = item.max_pages || 0;
+    var from = cap && total > cap ? (rotation.nextPageOf[item.id] || 0) % total : 0;
+    var end = cap ? Math.min(total, from + cap) : total;
+    rotation.nextPageOf[item.id] = end >= total ? 0 : end;
+    rotation.page = rotation.pageFrom = from;
+    rotation.pageEnd = end;
+  }
+
   function showPage(i) {
     rotation.page = i;
     if (rotation.pagedEl) rotation.pagedEl.textContent = rotation.pages[i];
@@ -270,8 +333,11 @@
 
   function renderPageIndicator() {
     var box = el("page-indicator");
-    if (rotation.pages.length > 1) {
-      box.textContent = "Seite " + (rotation.page + 1) + " von " + rotation.pages.length;
+    var total = rotation.pages.length;
+    if (total > 1) {
+      var more = rotation.page + 1 === rotation.pageEnd && rotation.pageEnd < total;
+      box.textContent = "Seite " + (rotation.page + 1) + " von " + total +
+        (more ? " · weiter auf Seite " + (rotation.pageEnd + 1) + " (nächster Durchlauf, QR-Code)" : "");
       box.hidden = false;
     } else {
       box.hidden = true;
@@ -301,126 +367,6 @@
       schedule(WARNING_PAGE_S, step);
     }
     step();
-  }
-
-  // ---------------------------------------------------------------- warnings
-
-  function languagesOf(w) {
-    var langs = (w.languages || []).filter(function (l) { return l && l.headline; });
-    if (!langs.length) {
-      langs = [{ language: "de", headline: w.headline, description: w.description, instruction: w.instruction }];
-    }
-    return langs;
-  }
-
-  function screensFor(warnings) {
-    // One screen per (warning, language); its pages are made when it is first drawn,
-    // because they depend on the screen it is drawn on.
-    var screens = [];
-    warnings.forEach(function (w, wi) {
-      languagesOf(w).forEach(function (info, li) {
-        screens.push({ warning: w, index: wi, count: warnings.length, info: info, langIndex: li, page: 0, pages: null });
-      });
-    });
-    return screens;
-  }
-
-  function sectionsOf(screen) {
-    var info = screen.info, out = [];
-    ["description", "instruction"].forEach(function (key) {
-      var text = info[key] || "";
-      if (text) out.push({ key: key, label: SECTION_LABELS[key], text: text });
-    });
-    return out;
-  }
-
-  function langOf(info) { return (info.language || "de"); }
-
-  function renderPieces(screen, pieces) {
-    var body = el("w-body");
-    var lang = langOf(screen.info), base = lang.slice(0, 2).toLowerCase();
-    body.textContent = "";
-    pieces.forEach(function (p) {
-      var sec = document.createElement("section");
-      sec.className = "w-sec";
-      var h = document.createElement("h2");
-      h.className = "w-section";
-      h.textContent = p.section.label + (p.start > 0 ? " (Fortsetzung)" : "");
-      var t = document.createElement("div");
-      t.className = "w-text";
-      t.setAttribute("lang", lang);
-      t.setAttribute("dir", RTL[base] ? "rtl" : "ltr");
-      t.setAttribute("data-section", p.section.key);
-      t.textContent = p.text;
-      sec.appendChild(h);
-      sec.appendChild(t);
-      body.appendChild(sec);
-    });
-  }
-
-  function fitHeadline(h) {
-    // Largest size (7vmin down to the body text's 4.2vmin) at which the headline takes at
-    // most a quarter of the screen; at the smallest it may take more: it is never cut.
-    var vmin = Math.min(window.innerWidth, window.innerHeight) / 100;
-    var limit = window.innerHeight * 0.25;
-    var size = 7;
-    for (; size > 4.2; size -= 0.4) {
-      h.style.fontSize = Math.max(size * vmin, 18) + "px";
-      if (h.scrollHeight <= limit && h.scrollWidth <= h.clientWidth + 1) return;
-    }
-    h.style.fontSize = Math.max(4.2 * vmin, 18) + "px";
-  }
-
-  function renderScreen(screen, kind) {
-    var w = screen.warning, info = screen.info;
-    var box = el("warning");
-    var stufe = w.warnstufe || 0;
-    box.classList.toggle("entwarnung", !!w.entwarnung);
-    [1, 2, 3].forEach(function (n) { box.classList.toggle("stufe-" + n, !w.entwarnung && stufe === n); });
-    el("w-kind").textContent = w.entwarnung ? "Entwarnung" : "Warnung";
-    el("w-label").textContent = w.label || "";
-    el("w-label").hidden = !w.label;
-    el("w-stufe").textContent = STUFE_LABELS[stufe] || "";
-    el("w-stufe").hidden = !!w.entwarnung || !STUFE_LABELS[stufe];
-    var count = el("w-count");
-    count.textContent = (screen.index + 1) + " von " + screen.count;
-    count.hidden = screen.count < 2;
-    var langs = languagesOf(w);
-    var code = langOf(info), base = code.slice(0, 2).toLowerCase();
-    el("w-lang").textContent = langs.length > 1
-      ? (LANGUAGE_NAMES[base] || code) + " (" + (screen.langIndex + 1) + "/" + langs.length + ")"
-      : "";
-    var h = el("w-headline");
-    h.setAttribute("lang", code);
-    h.setAttribute("dir", RTL[base] ? "rtl" : "ltr");
-    h.textContent = info.headline || w.headline;
-    el("w-area-text").textContent = w.area || "";
-    el("w-area").hidden = !w.area;
-    el("w-sender").textContent = info.sender_name || w.sender || "";
-    el("w-time").textContent = w.sent_local || "";
-    el("w-source").textContent = w.source || "";
-    var qr = el("w-qr");
-    if (w.qr_image) { qr.src = w.qr_image; qr.hidden = false; } else { qr.hidden = true; qr.removeAttribute("src"); }
-    el("w-page").textContent = "";
-    showLayer("warning");
-    fitHeadline(h);
-    // The page indicator takes its line before measuring, so the pages stay the same.
-    el("w-page").textContent = "Seite 1 von 1";
-    screen.pages = window.AushangPaginate.fill(el("w-body"), sectionsOf(screen), function (pieces) {
-      renderPieces(screen, pieces);
-    });
-    screen.page = 0;
-    drawPage(screen);
-    current.warning = w;
-    current.screen = screen;
-    ackOnce(w.id);
-  }
-
-  function drawPage(screen) {
-    renderPieces(screen, screen.pages[screen.page]);
-    el("w-page").textContent = screen.pages.length > 1
-      ? "Seite " + (screen.page + 1) + " von " + screen.pages.length : "";
-    current.screen = screen;
   }
 
   function startTakeover(warnings, mode, bannerPages) {
@@ -463,33 +409,6 @@
     takeover.advance = null;
   }
 
-  function renderStrips(list) {
-    // Every strip at once, stacked in its own space: none hides another, none covers content.
-    var box = el("banner");
-    box.textContent = "";
-    list.forEach(function (w) {
-      var p = document.createElement("p");
-      p.className = "strip" + (w.entwarnung ? " entwarnung" : "");
-      p.setAttribute("data-alert", String(w.id));
-      if (w.label) {
-        var label = document.createElement("span");
-        label.className = "exercise-label";
-        label.textContent = w.label;
-        p.appendChild(label);
-      }
-      var text = document.createElement("span");
-      text.setAttribute("lang", languagesOf(w)[0].language || "de");
-      var prefix = w.entwarnung ? "Entwarnung: " : "Warnung: ";
-      if (w.headline.indexOf(prefix.slice(0, -2)) === 0) prefix = "";
-      text.textContent = prefix + w.headline +
-        (w.area ? " – " + w.area : "") + (w.sender ? " – " + w.sender : "");
-      p.appendChild(text);
-      box.appendChild(p);
-      ackOnce(w.id);
-    });
-    box.hidden = !list.length;
-  }
-
   // ---------------------------------------------------------------- start
 
   // Hooks for the browser tests and for staff looking at a display remotely. advance()
@@ -501,6 +420,7 @@
       var s = current.screen;
       return {
         key: rotation.key, page: rotation.page, pages: rotation.pages.slice(), showing: showing,
+        page_window: [rotation.pageFrom, rotation.pageEnd],
         warning: current.warning && !el("warning").hidden ? String(current.warning.id) : null,
         language: s ? langOf(s.info) : null,
         warning_page: s ? s.page : null,

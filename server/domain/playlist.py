@@ -34,6 +34,7 @@ class PlaylistEntry:
     text_chars: int = 0
     paged: bool = False
     is_notice: bool = False
+    max_pages: int = 0  # pages shown per cycle (the rest in the next ones); 0 = all
 
 
 def page_estimate(text: str | int, orientation: str, width: int, height: int) -> int:
@@ -60,10 +61,12 @@ def page_estimate(text: str | int, orientation: str, width: int, height: int) ->
 
 
 def cycle_seconds(entries: Sequence[PlaylistEntry], orientation: str, w: int, h: int) -> int:
-    """Seconds one full rotation takes: each item's duration per page."""
+    """Seconds one full rotation takes: each item's duration per page shown in a cycle."""
     total = 0
     for entry in entries:
         pages = page_estimate(entry.text_chars, orientation, w, h) if entry.paged else 1
+        if entry.max_pages:
+            pages = min(pages, entry.max_pages)
         total += entry.duration_s * pages
     return total
 

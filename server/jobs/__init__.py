@@ -23,6 +23,6 @@ class JobSpec:
 
 def all_jobs() -> list[JobSpec]:
     """Every job of the installation. Areas add their specs here."""
-    from . import alerts, displays, notices, oparl
+    from . import alerts, displays, messages, notices, oparl
 
-    return [*notices.JOBS, *oparl.JOBS, *alerts.JOBS, *displays.JOBS]
+    return [*notices.JOBS, *oparl.JOBS, *alerts.JOBS, *displays.JOBS, *messages.JOBS]

@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from ..domain.alerts import PollConfig
+from ..mail import staff as mail_staff
 from ..services import alerts as svc
 from ..sources.nina import NinaClient, poll
 from . import JobSpec
@@ -45,9 +46,11 @@ def poll_nina(session: Session, now: datetime, client: NinaClient | None = None)
         if outcome.state.health.is_stale(now, policy.stale_after) and not feed.stale_notified:
             log.error("nina feed=%s event=stale error=%r", key, outcome.state.health.last_error)
             feed.stale_notified = True
+            mail_staff.nina_health(session, key, True, outcome.state.health.last_error or "", now)
         elif not outcome.state.health.is_stale(now, policy.stale_after) and feed.stale_notified:
             log.info("nina feed=%s event=recovered", key)
             feed.stale_notified = False
+            mail_staff.nina_health(session, key, False, "", now)
         changed += len(outcome.changes)
     return changed
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..services.displays import reports
+from ..services.displays import outages, reports
 from . import JobSpec
 
 
@@ -15,7 +15,7 @@ def detect_outages(session: Session, now: datetime, minutes: int | None = None) 
     """D2: one outage record per heartbeat gap on a display carrying a notice in Aushang."""
     if minutes is None:
         minutes = int(current_app.config.get("AUSHANG_DISPLAY_OUTAGE_MINUTES", 5))
-    return reports.detect_outages(session, now, timedelta(minutes=minutes))
+    return outages.detect_outages(session, now, timedelta(minutes=minutes))
 
 
 def thin_heartbeats(session: Session, now: datetime, days: int | None = None) -> int:

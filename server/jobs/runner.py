@@ -1,4 +1,4 @@
-"""The one place that owns APScheduler: app context, ``now``, commit/rollback, logging.
+"""The one place that owns APScheduler: app context, ``now``, the unit of work, logging.
 
 A failing job is logged and rolled back; it never stops the scheduler. On PostgreSQL a
 session-level advisory lock keeps the scheduler to one instance across hosts.
@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from ..domain.posting import utcnow
 from ..extensions import db
+from ..uow import unit_of_work
 from . import JobSpec, all_jobs
 
 log = logging.getLogger("aushang.jobs")
@@ -24,21 +25,20 @@ SCHEDULER_LOCK_KEY = 4711002
 
 
 def run_job(app: Flask, spec: JobSpec, now: datetime | None = None) -> Any:
-    """Run one job body in its own transaction."""
+    """Run one job body as one unit of work: committed, or rolled back and logged."""
     with app.app_context():
         now = now or utcnow()
         try:
-            result = spec.func(db.session, now, **spec.kwargs)
-            db.session.commit()
-            if result:
-                log.info("job=%s event=done result=%s", spec.id, result)
-            return result
+            with unit_of_work() as session:
+                result = spec.func(session, now, **spec.kwargs)
         except Exception:
-            db.session.rollback()
             log.exception("job=%s event=failed", spec.id)
             return None
         finally:
             db.session.remove()
+        if result:
+            log.info("job=%s event=done result=%s", spec.id, result)
+        return result
 
 
 class _LeaderLock:

@@ -13,6 +13,7 @@ from .alerts import (
     AlertRecord,
     AlertTarget,
     ApiToken,
+    TenantArea,
 )
 from .audit import AuditEntry
 from .displays import (
@@ -37,6 +38,13 @@ from .displays import (
 from .feedback import Feedback
 from .history import DisplayState, InternetOutage, NoticeExtension, ServerHeartbeat
 from .meetings import NoticeMeeting, OParlSource
+from .messaging import (
+    EmailSubscription,
+    InstallationKey,
+    OutboxMessage,
+    PushSubscription,
+    StaffInvitation,
+)
 from .notices import NOTICE_STATUSES, VERSION_STATUSES, Attachment, Notice, NoticeVersion
 from .tenants import (
     CHANNEL_KIND_LABELS,
@@ -104,4 +112,13 @@ __all__ = [
     "UTCDateTime",
     "VERSION_STATUSES",
     "category_binding_channel",
+    "EmailSubscription",
+    "InstallationKey",
+    "OutboxMessage",
+    "PushSubscription",
+    "StaffInvitation",
+    "TenantArea",
 ]
+from .push import PushChannel, PushOutbox  # noqa: E402  (issue 15)
+
+__all__ += ["PushChannel", "PushOutbox"]

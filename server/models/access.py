@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from .types import UTCDateTime
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One signed-in browser. The cookie carries a random token, the row its SHA-256:
     deleting the row (logout) makes a copied cookie worthless at once."""
 
@@ -26,7 +26,7 @@ class LoginSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class LimitEvent(db.Model):
+class LimitEvent(Model):
     """One counted attempt (a failed login, a refused pairing code, an enrolment) of
     one key in one scope. Kept in the database so that every worker process and every
     host sees the same counts. ``key`` is an HMAC of the client address and/or account,

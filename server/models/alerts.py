@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .tenants import Tenant, User
 from .types import UTCDateTime
 
@@ -33,9 +33,12 @@ ALERT_ORIGIN_LABELS = {
     "nina": "NINA (BBK)",
 }
 API_SCOPES = ("alerts",)
+# Archived documents that never become a record's current message: the same message
+# delivered again, and an older version that arrived after a newer one (W6).
+SIDE_DOCUMENTS = frozenset({"duplicate", "out_of_order"})
 
 
-class AlertRecord(db.Model):
+class AlertRecord(Model):
     """One CAP message (Alert, Update or Cancel) and where it stands."""
 
     __tablename__ = "alert"
@@ -74,6 +77,8 @@ class AlertRecord(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(40))
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="SET NULL"))
     missing_polls: Mapped[int] = mapped_column(Integer, default=0)
+    # NINA's payload version (W6 order: sent, then version); None for local messages.
+    nina_version: Mapped[int | None] = mapped_column(Integer)
     # Area codes the message names (comma-separated 12-digit ARS), for relevance.
     target_ars: Mapped[str] = mapped_column(Text, default="")
     # Equal for the same warning delivered several times (W5).
@@ -111,11 +116,11 @@ class AlertRecord(db.Model):
     @property
     def document(self) -> AlertDocument | None:
         """The current version of the message as received or generated."""
-        current = [d for d in self.documents if d.direction != "duplicate"]
+        current = [d for d in self.documents if d.direction not in SIDE_DOCUMENTS]
         return current[-1] if current else None
 
 
-class AlertTarget(db.Model):
+class AlertTarget(Model):
     """A tenant whose displays a message is meant for (manual and API alerts)."""
 
     __tablename__ = "alert_target"
@@ -126,12 +131,36 @@ class AlertTarget(db.Model):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # Which key of W4 made the message relevant for this tenant, e.g. "warncell:815003000",
+    # "ars:150030000000", "geometry", "area_text:Harz", "token" (no area: the sender's own).
+    matched_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
     alert: Mapped[AlertRecord] = relationship(back_populates="targets")
     tenant: Mapped[Tenant] = relationship()
 
 
-class AlertDocument(db.Model):
+class TenantArea(Model):
+    """A tenant's territory as GeoJSON (Polygon/MultiPolygon), for geometry relevance (W4).
+
+    Imported by a tenant admin; stored as the validated, normalised GeoJSON geometry.
+    """
+
+    __tablename__ = "tenant_area"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    geojson: Mapped[str] = mapped_column(Text)
+    source_name: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+    tenant: Mapped[Tenant] = relationship()
+
+
+class AlertDocument(Model):
     """Raw archive (W14): every received NINA JSON / CAP XML and every generated CAP
     document, byte for byte, with its receipt time. Never updated, never deleted."""
 
@@ -141,7 +170,8 @@ class AlertDocument(db.Model):
     alert_id: Mapped[int | None] = mapped_column(
         ForeignKey("alert.id", ondelete="SET NULL"), index=True
     )
-    # received | generated | duplicate (the same message delivered again)
+    # received | generated | duplicate (the same message delivered again) |
+    # out_of_order (older than the stored version: kept, not applied)
     direction: Mapped[str] = mapped_column(String(20))
     media_type: Mapped[str] = mapped_column(String(60))  # application/cap+xml | application/json
     origin: Mapped[str] = mapped_column(String(20))
@@ -153,7 +183,7 @@ class AlertDocument(db.Model):
     alert: Mapped[AlertRecord | None] = relationship(back_populates="documents")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for a control centre; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
@@ -176,7 +206,7 @@ class ApiToken(db.Model):
         return scope in self.scopes.split()
 
 
-class AlertFeed(db.Model):
+class AlertFeed(Model):
     """One NINA dashboard we poll: conditional-request validators and health (W2, W3)."""
 
     __tablename__ = "alert_feed"
@@ -194,7 +224,7 @@ class AlertFeed(db.Model):
     stale_notified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class AlertPermission(db.Model):
+class AlertPermission(Model):
     """``tenant`` allows ``grantee`` (e.g. its Landkreis) to warn its displays."""
 
     __tablename__ = "alert_permission"

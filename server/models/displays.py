@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .alerts import AlertRecord
 from .tenants import Category, Tenant, User
 from .types import UTCDateTime
@@ -55,7 +55,7 @@ display_category = Table(
 )
 
 
-class DisplayGroup(db.Model):
+class DisplayGroup(Model):
     __tablename__ = "display_group"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
@@ -70,7 +70,7 @@ class DisplayGroup(db.Model):
     )
 
 
-class Display(db.Model):
+class Display(Model):
     __tablename__ = "display"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +87,9 @@ class Display(db.Model):
     # Content selection: all notices of the tenant, or only the chosen categories.
     all_categories: Mapped[bool] = mapped_column(Boolean, default=True)
     notice_duration_s: Mapped[int] = mapped_column(Integer, default=15)
+    # Pages of one notice per cycle (issue 16): the next ones follow in the next cycle,
+    # all of them are reachable by the QR code at once. 0 = every page in every cycle.
+    max_pages: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     cycle_limit_s: Mapped[int] = mapped_column(Integer, default=300)
     # Screen hours as the contract's JSON list (PLAYER_CONTRACT "screen").
     screen_schedule: Mapped[str] = mapped_column(Text, default="[]")
@@ -109,6 +112,10 @@ class Display(db.Model):
     # or foreign heartbeat, play event or acknowledgement); staff clear it.
     suspicious_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspicious_reason: Mapped[str | None] = mapped_column(Text)
+    # Hash of the device identity the player keeps across reboots (issue 16): re-enrolment
+    # with it returns this display, so its evidence stays on one record.
+    device_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # außer Betrieb
 
     tenant: Mapped[Tenant] = relationship()
     groups: Mapped[list[DisplayGroup]] = relationship(
@@ -127,7 +134,7 @@ class Display(db.Model):
         return self.ars or self.tenant.ars
 
 
-class ContentItem(db.Model):
+class ContentItem(Model):
     """Other content a municipality mixes in: an image, or an info page (opening hours,
     a short notice), for all displays of the tenant, one group or one display."""
 
@@ -158,7 +165,7 @@ class ContentItem(db.Model):
     group: Mapped[DisplayGroup | None] = relationship()
 
 
-class PairingRequest(db.Model):
+class PairingRequest(Model):
     """A code shown on a new player's screen; only the player knows the claim secret."""
 
     __tablename__ = "display_pairing"
@@ -177,12 +184,23 @@ class PairingRequest(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_key_hash: Mapped[str | None] = mapped_column(String(64))
+    # A device with a new identity enrolled by provisioning key under the hostname of an
+    # existing display: staff decide "Gerät tauschen" or a new display (issue 16).
+    candidate_display_id: Mapped[int | None] = mapped_column(
+        ForeignKey("display.id", ondelete="CASCADE"), index=True
+    )
+    provisioning_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("display_provisioning_token.id", ondelete="SET NULL")
+    )
 
-    display: Mapped[Display | None] = relationship()
+    display: Mapped[Display | None] = relationship(foreign_keys=[display_id])
+    candidate_display: Mapped[Display | None] = relationship(foreign_keys=[candidate_display_id])
+    provisioning_token: Mapped[ProvisioningToken | None] = relationship()
     paired_by: Mapped[User | None] = relationship()
 
 
-class ProvisioningToken(db.Model):
+class ProvisioningToken(Model):
     """Enrols players without a screen (roll-out of many players); revocable."""
 
     __tablename__ = "display_provisioning_token"
@@ -207,7 +225,7 @@ class ProvisioningToken(db.Model):
     group: Mapped[DisplayGroup | None] = relationship()
 
 
-class Heartbeat(db.Model):
+class Heartbeat(Model):
     """One heartbeat as received (D1); never updated."""
 
     __tablename__ = "display_heartbeat"
@@ -226,7 +244,7 @@ class Heartbeat(db.Model):
     payload: Mapped[str] = mapped_column(Text)  # the body as received, canonical JSON
 
 
-class PlayEvent(db.Model):
+class PlayEvent(Model):
     """Proof of play or a player error (D1); idempotent by the player's event UUID."""
 
     __tablename__ = "display_play_event"
@@ -246,7 +264,7 @@ class PlayEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class SentItem(db.Model):
+class SentItem(Model):
     """What the server sent one display: a notice version or a warning, from the first
     manifest answer that carried it until the first one that no longer did (open while
     the display has not fetched a newer manifest). Heartbeats, proof of play and
@@ -266,7 +284,7 @@ class SentItem(db.Model):
     __table_args__ = (Index("ix_display_sent_lookup", "display_id", "kind", "ref_id"),)
 
 
-class Outage(db.Model):
+class Outage(Model):
     """A heartbeat gap on a display that carried a notice in Aushang (D2)."""
 
     __tablename__ = "display_outage"
@@ -295,7 +313,7 @@ class Outage(db.Model):
         return [n for n in self.notices.split(",") if n]
 
 
-class AlertDelivery(db.Model):
+class AlertDelivery(Model):
     """Delivery of one warning to one display; the first shown_at counts."""
 
     __tablename__ = "display_alert_delivery"
@@ -316,7 +334,7 @@ class AlertDelivery(db.Model):
     alert: Mapped[AlertRecord] = relationship()
 
 
-class DisplayChange(db.Model):
+class DisplayChange(Model):
     """A revision counter per change scope ("tenant:<id>", "alerts"); bumped in the
     transaction that changes what displays show, so every server process can tell
     (LISTEN/NOTIFY, or by reading this table) that its cached manifests are stale."""
@@ -326,3 +344,21 @@ class DisplayChange(db.Model):
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TenantCrest(Model):
+    """The Kommune's crest (Wappen) that every display of the tenant shows beside its name
+    (issue 16); uploaded by the tenant admin, checked by content, stored by hash."""
+
+    __tablename__ = "display_crest"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )

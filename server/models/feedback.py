@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from .types import UTCDateTime
 
 
-class Feedback(db.Model):
+class Feedback(Model):
     """A message sent through the public feedback form of one tenant.
 
     Stored rather than mailed: the installation needs no mail server, and staff see

@@ -10,12 +10,12 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .tenants import User
 from .types import UTCDateTime
 
 
-class DisplayState(db.Model):
+class DisplayState(Model):
     """A display's evidence-relevant settings from ``valid_from`` until the next row.
 
     Written whenever the legal-board flag, the test flag or the content selection
@@ -42,7 +42,7 @@ class DisplayState(db.Model):
         return {int(i) for i in json.loads(self.category_ids or "[]")}
 
 
-class ServerHeartbeat(db.Model):
+class ServerHeartbeat(Model):
     """One row per minute in which the server's scheduler ran (issue 17, build 2)."""
 
     __tablename__ = "server_heartbeat"
@@ -51,7 +51,7 @@ class ServerHeartbeat(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, unique=True, index=True)
 
 
-class InternetOutage(db.Model):
+class InternetOutage(Model):
     """A gap in the server's own availability during the Aushangfrist of notices: the
     Internet publication was not reachable (or not provably so) in that time."""
 
@@ -78,7 +78,7 @@ class InternetOutage(db.Model):
         return [n for n in self.notices.split(",") if n]
 
 
-class NoticeExtension(db.Model):
+class NoticeExtension(Model):
     """A recorded extension of a released notice's posting window (D2): not a content
     change, so no new version and no new hash; the released ``posting_end`` stays as
     signed, the window's end moves to ``new_end``."""

@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .notices import Notice
 from .tenants import Category, Tenant, User
 from .types import UTCDateTime
 
 
-class NoticeMeeting(db.Model):
+class NoticeMeeting(Model):
     """Date, place and state of the meeting a notice announces (for iCalendar and the
     OParl re-import). Written by the import for drafts only; a released notice changes
     through a correction."""
@@ -40,7 +40,7 @@ class NoticeMeeting(db.Model):
     notice: Mapped[Notice] = relationship()
 
 
-class OParlSource(db.Model):
+class OParlSource(Model):
     """A tenant's council information system, polled by the scheduler."""
 
     __tablename__ = "oparl_source"

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .history import NoticeExtension
 from .tenants import Category, Tenant, User
 from .types import UTCDateTime
@@ -27,7 +27,7 @@ NOTICE_STATUSES = ("draft", "submitted", "released", "withdrawn")
 VERSION_STATUSES = ("draft", "submitted", "released")
 
 
-class Notice(db.Model):
+class Notice(Model):
     __tablename__ = "notice"
     __table_args__ = (UniqueConstraint("tenant_id", "number"),)
 
@@ -112,7 +112,7 @@ class Notice(db.Model):
         return self.versions[-1]
 
 
-class NoticeVersion(db.Model):
+class NoticeVersion(Model):
     """One version of a notice's text; immutable once released (L5)."""
 
     __tablename__ = "notice_version"
@@ -188,7 +188,7 @@ class NoticeVersion(db.Model):
 EDITOR_KINDS = ("created", "edited", "submitted")
 
 
-class VersionEditor(db.Model):
+class VersionEditor(Model):
     """One person who changed one version, by kind of change (four eyes by content)."""
 
     __tablename__ = "notice_version_editor"
@@ -207,7 +207,7 @@ class VersionEditor(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """A file attached to one version. The bytes live in the blob store under their
     SHA-256; a correction that keeps a file gets a new row pointing to the same blob."""
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .types import UTCDateTime
 
 ROLES = ("editor", "approver", "alerter", "admin")
@@ -37,7 +37,7 @@ CHANNEL_KIND_LABELS = {
 }
 
 
-class Tenant(db.Model):
+class Tenant(Model):
     __tablename__ = "tenant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +75,7 @@ class Tenant(db.Model):
     hint_channel: Mapped[PublicationChannel | None] = relationship(foreign_keys=[hint_channel_id])
 
 
-class PublicationChannel(db.Model):
+class PublicationChannel(Model):
     """One publication form laid down in the Hauptsatzung (L1)."""
 
     __tablename__ = "publication_channel"
@@ -104,7 +104,7 @@ category_binding_channel = Table(
 )
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "category"
     __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
 
@@ -122,7 +122,7 @@ class Category(db.Model):
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +136,12 @@ class User(UserMixin, db.Model):
     # Bumped on password change so other sessions of the user end.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when someone else chose the password (an admin reset): changed at next login.
+    password_must_change: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # Staff mail kinds this user turned off, comma-separated (issue 18).
+    mail_opt_out: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -155,7 +161,7 @@ class User(UserMixin, db.Model):
         return {m.tenant_id for m in self.memberships}
 
 
-class Membership(db.Model):
+class Membership(Model):
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("user_id", "tenant_id", "role"),)
 

@@ -17,6 +17,7 @@ from ..domain.errors import ValidationFailed
 from ..domain.posting import to_local
 from ..models import AlertFeed, Tenant
 from .alerts import AlertPolicy
+from .alerts.health import health_of
 
 
 def _clock(value: datetime, tz: str, now: datetime) -> str:
@@ -44,8 +45,9 @@ class NinaStatus:
     key: str
     now: datetime
     health: FeedHealth
-    stale: bool
+    stale: bool  # stale, or a listed warning whose details fail: a disturbance
     polled: bool  # False: the feed was never polled (no scheduler yet)
+    enabled: bool = True  # False: the operator did not switch NINA on
 
     @property
     def last_success_at(self) -> datetime | None:
@@ -58,6 +60,8 @@ class NinaStatus:
 
     def banner_text(self, tz: str) -> str:
         """The staff banner, e.g. „Warnmeldungen von NINA seit 09:12 Uhr nicht aktualisiert“."""
+        if self.health.failing and not self.health.is_stale(self.now):
+            return f"Störung beim NINA-Abruf: {self.health.failing_text()}."
         if self.last_success_at is not None:
             text = (
                 f"Warnmeldungen von NINA seit {_clock(self.last_success_at, tz, self.now)} "
@@ -75,9 +79,19 @@ class NinaStatus:
 
     def public_text(self, tz: str) -> str:
         """For citizens: how old the warning data is."""
+        if not self.enabled:
+            return (
+                "Diese Seite zeigt Warnungen der Kommune und ihrer Leitstelle; Warnungen "
+                "von NINA werden hier nicht abgerufen. Alle amtlichen Warnungen: warnung.bund.de"
+            )
         if self.last_success_at is None:
             return "Warnmeldungen von NINA: noch keine Daten abgerufen."
         when = _clock(self.last_success_at, tz, self.now)
+        if self.stale and self.health.failing and not self.health.is_stale(self.now):
+            return (
+                f"Achtung: Eine gemeldete Warnung von NINA konnte nicht abgerufen werden "
+                f"(zuletzt abgerufen um {when}). Aktuelle Warnungen: warnung.bund.de"
+            )
         if self.stale:
             return (
                 f"Achtung: Warnmeldungen von NINA seit {when} nicht aktualisiert "
@@ -92,20 +106,16 @@ def nina_status(session: Session, tenant: Tenant, now: datetime, policy: AlertPo
         key = nina_dashboard_key(tenant.ars)
     except ValidationFailed:
         key = ""
+    if not policy.nina_enabled:
+        return NinaStatus(key, now, FeedHealth(), stale=False, polled=False, enabled=False)
     feed = session.get(AlertFeed, key) if key else None
     if feed is None:
         return NinaStatus(key=key, now=now, health=FeedHealth(), stale=False, polled=False)
-    health = FeedHealth(
-        watching_since=feed.watching_since,
-        last_attempt_at=feed.last_attempt_at,
-        last_success_at=feed.last_success_at,
-        consecutive_failures=feed.consecutive_failures or 0,
-        last_error=feed.last_error,
-    )
+    health = health_of(feed)
     return NinaStatus(
         key=key,
         now=now,
         health=health,
-        stale=health.is_stale(now, policy.stale_after),
+        stale=health.is_disturbed(now, policy.stale_after),
         polled=True,
     )

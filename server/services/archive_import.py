@@ -24,7 +24,7 @@ from ..models import (
     User,
 )
 from . import audit
-from .archive import (
+from .archive_format import (
     FORMAT,
     FORMAT_VERSION,
     ArchiveError,

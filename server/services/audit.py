@@ -75,6 +75,9 @@ def record(
     entry.hash = audit_hash(prev, _row_payload(entry))
     session.add(entry)
     session.flush()
+    from ..mail import staff as mail_hook  # mail to the people an event concerns (issue 18)
+
+    mail_hook.on_audit(session, entry)
     return entry
 
 

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from ..domain.errors import DomainError, ValidationFailed
 
@@ -80,7 +80,7 @@ class BlobStore:
         return digest
 
     def put_stream(
-        self, stream: BinaryIO, *, max_bytes: int, accept: Callable[[bytes], bool] | None = None
+        self, stream: IO[bytes], *, max_bytes: int, accept: Callable[[bytes], bool] | None = None
     ) -> tuple[str, int, bytes]:
         """Store a stream; returns (sha256, size, first bytes). Raises ValueError when
         the stream is larger than ``max_bytes`` or ``accept(first bytes)`` says no —
@@ -141,7 +141,7 @@ class BlobStore:
 
 
 def store_upload(
-    store: BlobStore, stream: BinaryIO, filename: str, *, max_bytes: int
+    store: BlobStore, stream: IO[bytes], filename: str, *, max_bytes: int
 ) -> StoredBlob:
     """Check an upload by content and size, then store it. Raises ValidationFailed with
     a German message; a refused file leaves nothing behind."""

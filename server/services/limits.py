@@ -122,3 +122,28 @@ class MemoryLimiter:
     def reset(self) -> None:
         with self._lock:
             self._hits.clear()
+
+
+class AuditThrottle:
+    """At most one audit row per client, reason and minute: a flood of forged requests
+    is logged, but cannot flood the hash-chained audit log."""
+
+    def __init__(self, every_s: float = 60.0) -> None:
+        self.every_s = every_s
+        self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: tuple[str, str]) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._last) > 10_000:
+                self._last.clear()
+            last = self._last.get(key)
+            if last is not None and now - last < self.every_s:
+                return False
+            self._last[key] = now
+            return True
+
+    def reset(self) -> None:
+        with self._lock:
+            self._last.clear()

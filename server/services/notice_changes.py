@@ -12,7 +12,7 @@ from ..domain.workflow import Action
 from ..models import Attachment, Notice, NoticeVersion, User
 from . import audit
 from .notice_input import _apply_version_fields, input_from_version
-from .notices import _check, _lock, _record_editor, require_role
+from .notice_rules import _check, _lock, _record_editor, require_role
 
 
 def start_correction(

@@ -13,7 +13,7 @@ from ..models import Attachment, Notice, NoticeVersion, User
 from . import audit
 from .files import StoredBlob
 from .notice_input import safe_filename, strip_control
-from .notices import _check, _lock, _record_editor
+from .notice_rules import _check, _lock, _record_editor
 
 
 def attachable_version(notice: Notice, editor: User) -> NoticeVersion:

@@ -11,7 +11,7 @@ from ..domain.errors import ValidationFailed
 from ..domain.workflow import Action
 from ..models import Notice, User
 from . import audit
-from .notices import _check
+from .notice_rules import _check
 
 
 def hint_text(notice: Notice, public_url: str) -> str:

@@ -5,128 +5,36 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..domain import posting, workflow
-from ..domain.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from ..domain import posting
+from ..domain.errors import ValidationFailed
 from ..domain.integrity import sha256_hex, version_canonical_text
 from ..domain.workflow import Action
 from ..models import Notice, NoticeVersion, Tenant, User
-from ..models.notices import VersionEditor
 from . import audit, search
-
-# --- permissions -------------------------------------------------------------------
-
-
-def has_role(user: User, tenant_id: int, *roles: str) -> bool:
-    """System admins may do everything; others need one of ``roles`` in the tenant
-    (a tenant admin counts as every staff role of that tenant)."""
-    if user.is_system_admin:
-        return True
-    held = user.roles_in(tenant_id)
-    return bool(held & (set(roles) | {"admin"}))
-
-
-def require_role(user: User, tenant_id: int, *roles: str) -> None:
-    if not has_role(user, tenant_id, *roles):
-        raise PermissionDenied("Für diese Aktion fehlt Ihnen die Berechtigung.")
-
-
-def workflow_state(notice: Notice) -> workflow.NoticeState:
-    wv = notice.working_version
-    return workflow.NoticeState(
-        status=notice.status,
-        working=wv.status if wv is not None else None,
-        has_current=notice.current_version_id is not None,
-        ever_released=bool(notice.released_versions),
-        hint_required=notice.hint_required,
-        provided=notice.provided_on is not None,
-    )
-
-
-def workflow_actor(user: User, notice: Notice) -> workflow.Actor:
-    wv = notice.working_version
-    return workflow.Actor(
-        roles=workflow.effective_roles(
-            user.roles_in(notice.tenant_id), system_admin=user.is_system_admin
-        ),
-        changed_working_version=wv is not None and user.id in wv.editor_ids,
-    )
-
-
-def refusal(action: Action, notice: Notice, user: User) -> DomainError | None:
-    """Why ``user`` may not take ``action`` on ``notice`` now, or None (the rules live
-    in server.domain.workflow; the staff pages ask the same question)."""
-    return workflow.refusal(action, workflow_state(notice), workflow_actor(user, notice))
-
-
-def allowed_actions(notice: Notice, user: User) -> frozenset[Action]:
-    return workflow.allowed_actions(workflow_state(notice), workflow_actor(user, notice))
-
-
-def _check(action: Action, notice: Notice, user: User) -> None:
-    workflow.require(action, workflow_state(notice), workflow_actor(user, notice))
-
-
-def _lock(session: Session, notice: Notice) -> None:
-    """Serialise lifecycle steps on one notice, then re-read its state.
-
-    A no-op UPDATE of the notice row is the lock that works on both databases: on
-    PostgreSQL it takes the row lock (a parallel step waits until this transaction
-    ends), on SQLite it takes the database's write lock. What was loaded before may be
-    stale by then, so the notice and its versions are read again: of two parallel
-    releases or corrections, the second sees the first and is refused."""
-    result = session.execute(
-        update(Notice)
-        .where(Notice.id == notice.id)
-        .values(updated_at=Notice.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise NotFound("Diese Bekanntmachung gibt es nicht mehr.")
-    loaded = list(notice.__dict__.get("versions") or [])
-    session.expire(notice)
-    for v in loaded:
-        session.expire(v)
-
-
-def _record_editor(version: NoticeVersion, user: User, kind: str, now: datetime) -> None:
-    """Remember that ``user`` changed ``version`` (four eyes by content)."""
-    for e in version.editors:
-        if e.user_id == user.id and e.kind == kind:
-            e.last_at = now
-            return
-    version.editors.append(VersionEditor(user=user, kind=kind, first_at=now, last_at=now))
-
-
-# --- queries -----------------------------------------------------------------------
-
-
-def get_notice(session: Session, tenant: Tenant, number: str) -> Notice:
-    notice = session.scalar(
-        select(Notice).where(Notice.tenant_id == tenant.id, Notice.number == number)
-    )
-    if notice is None:
-        raise NotFound("Diese Bekanntmachung gibt es nicht.")
-    return notice
-
-
-def notice_phase(notice: Notice, now: datetime) -> posting.Phase:
-    return posting.phase(notice.status, notice.starts_at, notice.ends_at, now)
-
-
-def is_public(notice: Notice, now: datetime) -> bool:
-    """Whether the public may see the notice at all (L7, L15)."""
-    if notice.current_version_id is None or notice.provided_at is None:
-        return False
-    if now < notice.provided_at:
-        return False
-    if notice.contains_personal_data:
-        # Personal data leaves the public pages after the period or on withdrawal.
-        ph = notice_phase(notice, now)
-        return ph in (posting.Phase.IN_AUSHANG, posting.Phase.SCHEDULED)
-    return True
+from .notice_input import (
+    NoticeInput,
+    _apply_notice_fields,
+    _apply_version_fields,
+    input_from_version,
+    validate_input,
+)
+from .notice_rules import (  # noqa: F401  (the rest re-exported for notices.<name>)
+    _check,
+    _lock,
+    _record_editor,
+    allowed_actions,
+    get_notice,
+    has_role,
+    is_public,
+    notice_phase,
+    refusal,
+    require_role,
+    workflow_actor,
+    workflow_state,
+)
 
 
 def _next_number(session: Session, tenant: Tenant, now: datetime) -> str:
@@ -408,8 +316,8 @@ def release(
     return version
 
 
-# The parts of the lifecycle kept in their own modules, re-exported so that callers
-# keep using ``notices.<name>``.
+# The lifecycle's other parts live in their own modules (none imports this one);
+# re-exported so that callers keep using ``notices.<name>``.
 from .notice_changes import delete_draft, start_correction, withdraw  # noqa: E402,F401
 from .notice_files import add_attachment, attachable_version, remove_attachment  # noqa: E402,F401
 from .notice_hint import hint_due_on, hint_overdue, hint_text, mark_hint_posted  # noqa: E402,F401
@@ -419,11 +327,6 @@ from .notice_input import (  # noqa: E402,F401
     MAX_LENGTHS,
     REQUIRED_FOR_RELEASE,
     TEXT_INPUTS,
-    NoticeInput,
-    _apply_notice_fields,
-    _apply_version_fields,
-    input_from_version,
     safe_filename,
     strip_control,
-    validate_input,
 )

@@ -166,8 +166,8 @@ def _apply(
         .join(Notice, Notice.id == NoticeMeeting.notice_id)
         .where(Notice.tenant_id == tenant.id, NoticeMeeting.source_url == draft.source_id[:1000])
     ).first()
-    for warning in draft.warnings:
-        result.warnings.append(f"{draft.title}: {warning}")
+    for draft_warning in draft.warnings:
+        result.warnings.append(f"{draft.title}: {draft_warning}")
     if row is None:
         if draft.deleted:
             result.skipped += 1

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.ars import validate_ars
 from ..domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from ..models import ROLES, Membership, Tenant, User
+from ..mail import outbox
+from ..models import ROLES, Membership, StaffInvitation, Tenant, User
 from ..security import hash_password, password_problem
 from . import audit
 
@@ -71,6 +72,39 @@ def create_tenant(
     return tenant
 
 
+def _email_error(session: Session, email: str) -> str | None:
+    if not EMAIL_RE.match(email):
+        return "Bitte eine gültige E-Mail-Adresse angeben."
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        return "Zu dieser E-Mail-Adresse gibt es bereits ein Konto."
+    return None
+
+
+def _roles_error(roles: list[str], require_roles: bool) -> str | None:
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        return "Unbekannte Rolle: " + ", ".join(bad)
+    if require_roles and not roles:
+        return "Bitte mindestens eine Rolle wählen."
+    return None
+
+
+def _resolve_tenant(
+    session: Session, tenant: Tenant | None, tenant_slug: str | None, roles: list[str]
+) -> tuple[Tenant | None, str | None]:
+    if tenant is None and tenant_slug:
+        tenant = session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
+        if tenant is None:
+            return None, "Diese Kommune gibt es nicht."
+    if roles and tenant is None:
+        return None, "Rollen gelten je Kommune: bitte eine Kommune angeben."
+    return tenant, None
+
+
+def _collect(errors: dict[str, str | None]) -> dict[str, str]:
+    return {field: text for field, text in errors.items() if text}
+
+
 def create_user(
     session: Session,
     *,
@@ -84,30 +118,22 @@ def create_user(
     roles: list[str] | None = None,
     system_admin: bool = False,
     require_roles: bool = False,
+    must_change_password: bool = False,
 ) -> User:
-    errors: dict[str, str] = {}
+    """An account with a password chosen by someone (the CLI, the demo, an accepted
+    invitation). ``must_change_password``: the owner must replace it at first login."""
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email):
-        errors["email"] = "Bitte eine gültige E-Mail-Adresse angeben."
-    elif session.scalar(select(User.id).where(func.lower(User.email) == email)):
-        errors["email"] = "Zu dieser E-Mail-Adresse gibt es bereits ein Konto."
-    if not name.strip():
-        errors["name"] = "Bitte den Namen angeben."
-    problem = password_problem(password)
-    if problem:
-        errors["password"] = problem
     roles = roles or []
-    bad = [r for r in roles if r not in ROLES]
-    if bad:
-        errors["roles"] = "Unbekannte Rolle: " + ", ".join(bad)
-    elif require_roles and not roles:
-        errors["roles"] = "Bitte mindestens eine Rolle wählen."
-    if tenant is None and tenant_slug:
-        tenant = session.scalar(select(Tenant).where(Tenant.slug == tenant_slug))
-        if tenant is None:
-            errors["tenant"] = "Diese Kommune gibt es nicht."
-    if roles and tenant is None and "tenant" not in errors:
-        errors["tenant"] = "Rollen gelten je Kommune: bitte eine Kommune angeben."
+    tenant, tenant_error = _resolve_tenant(session, tenant, tenant_slug, roles)
+    errors = _collect(
+        {
+            "email": _email_error(session, email),
+            "name": None if name.strip() else "Bitte den Namen angeben.",
+            "password": password_problem(password),
+            "roles": _roles_error(roles, require_roles),
+            "tenant": tenant_error,
+        }
+    )
     if errors:
         raise ValidationFailed("Bitte prüfen Sie die Angaben zum Konto.", errors)
     user = User(
@@ -115,13 +141,13 @@ def create_user(
         name=name.strip(),
         password_hash=hash_password(password),
         is_system_admin=system_admin,
+        password_must_change=must_change_password,
         created_at=now,
     )
     session.add(user)
     session.flush()
-    for role in roles:
-        assert tenant is not None
-        user.memberships.append(Membership(tenant_id=tenant.id, role=role))
+    if tenant is not None:
+        user.memberships.extend(Membership(tenant_id=tenant.id, role=r) for r in roles)
     session.flush()
     audit.record(
         session,
@@ -134,6 +160,163 @@ def create_user(
         details={"email": email, "roles": sorted(roles), "system_admin": system_admin},
     )
     return user
+
+
+# --- Invitations (issue 18) ---------------------------------------------------------------
+#
+# A tenant admin never learns whether an address has an account elsewhere: inviting
+# writes one invitation and one outbox row, whatever the address; the sender job
+# decides which mail to write (set a password, or accept the membership), and the roles
+# become a membership only when the invited person uses the link.
+
+INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_SENT = "Einladung versandt"
+
+
+def invite(
+    session: Session,
+    *,
+    tenant: Tenant,
+    email: str,
+    name: str,
+    roles: list[str],
+    now: datetime,
+    actor: User,
+) -> StaffInvitation:
+    email = (email or "").strip().lower()
+    errors = _collect(
+        {
+            "email": None
+            if EMAIL_RE.match(email)
+            else "Bitte eine gültige E-Mail-Adresse angeben.",
+            "name": None if name.strip() else "Bitte den Namen angeben.",
+            "roles": _roles_error(roles, True),
+        }
+    )
+    if errors:
+        raise ValidationFailed("Bitte prüfen Sie die Angaben zur Einladung.", errors)
+    invitation = StaffInvitation(
+        tenant_id=tenant.id,
+        email=email,
+        name=name.strip(),
+        roles=",".join(sorted(set(roles))),
+        invited_by_id=actor.id,
+        created_at=now,
+        expires_at=now + INVITATION_LIFETIME,
+    )
+    session.add(invitation)
+    session.flush()
+    outbox.mail(session, "staff.invitation", email, now, {"invitation": invitation.id}, tenant.id)
+    audit.record(
+        session,
+        now=now,
+        action="user.invite",
+        object_type="staff_invitation",
+        object_id=invitation.id,
+        actor=actor,
+        tenant_id=tenant.id,
+        details={"email": email, "roles": sorted(set(roles))},
+    )
+    return invitation
+
+
+def open_invitation(session: Session, invitation_id: int, now: datetime) -> StaffInvitation:
+    """The invitation behind a link, if it can still be used (once, before expiry)."""
+    invitation = session.get(StaffInvitation, invitation_id)
+    if invitation is None or invitation.revoked_at is not None:
+        raise NotFound("Diese Einladung gibt es nicht (mehr).")
+    if invitation.accepted_at is not None:
+        raise Conflict("Diese Einladung wurde bereits angenommen.")
+    if invitation.expires_at <= now:
+        raise Conflict("Diese Einladung ist abgelaufen. Bitte lassen Sie sich erneut einladen.")
+    return invitation
+
+
+def account_of(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def accept_invitation(
+    session: Session,
+    invitation: StaffInvitation,
+    now: datetime,
+    *,
+    name: str = "",
+    password: str = "",
+) -> User:
+    """Use the invitation: the existing account gains the roles, or a new account with
+    the chosen password is made. Either way the invitation is used up."""
+    user = account_of(session, invitation.email)
+    if user is None:
+        user = create_user(
+            session,
+            email=invitation.email,
+            name=name or invitation.name,
+            password=password,
+            now=now,
+            actor="system",
+        )
+    held = user.roles_in(invitation.tenant_id)
+    for role in invitation.role_list():
+        if role not in held:
+            user.memberships.append(Membership(tenant_id=invitation.tenant_id, role=role))
+    invitation.accepted_at = now
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        action="user.invitation_accepted",
+        object_type="user",
+        object_id=user.id,
+        actor=user,
+        tenant_id=invitation.tenant_id,
+        details={"invitation": invitation.id, "roles": invitation.role_list()},
+    )
+    return user
+
+
+def pending_invitations(session: Session, tenant: Tenant, now: datetime) -> list[StaffInvitation]:
+    return list(
+        session.scalars(
+            select(StaffInvitation)
+            .where(
+                StaffInvitation.tenant_id == tenant.id,
+                StaffInvitation.accepted_at.is_(None),
+                StaffInvitation.revoked_at.is_(None),
+                StaffInvitation.expires_at > now,
+            )
+            .order_by(StaffInvitation.created_at.desc())
+        )
+    )
+
+
+def revoke_invitation(
+    session: Session, tenant: Tenant, invitation_id: int, now: datetime, actor: User
+) -> None:
+    invitation = session.get(StaffInvitation, invitation_id)
+    if invitation is None or invitation.tenant_id != tenant.id:
+        raise NotFound("Diese Einladung gibt es nicht.")
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = now
+        session.flush()
+        audit.record(
+            session,
+            now=now,
+            action="user.invitation_revoked",
+            object_type="staff_invitation",
+            object_id=invitation.id,
+            actor=actor,
+            tenant_id=tenant.id,
+            details={"email": invitation.email},
+        )
+
+
+def request_password_reset(session: Session, email: str, now: datetime) -> None:
+    """Queue a reset mail for the address; the sender writes it only if an active
+    account has that address (the request looks nothing up)."""
+    email = (email or "").strip().lower()
+    if EMAIL_RE.match(email):
+        outbox.mail(session, "staff.password_reset", email, now, {})
 
 
 def set_roles(
@@ -221,6 +404,7 @@ def reset_password(
     if problem:
         raise ValidationFailed("Das neue Passwort ist zu schwach.", {"password": problem})
     user.password_hash = hash_password(password)
+    user.password_must_change = True  # chosen by the admin: the owner replaces it
     user.session_epoch += 1
     user.failed_logins = 0
     user.locked_until = None

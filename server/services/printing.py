@@ -11,7 +11,8 @@ bytes and serves the winner's, so the hash shown on the page is always the hash 
 bytes served. The PDF shows only what is fixed at release (no "now"), so it does not
 matter when it is rendered.
 
-Templates are rendered with Flask's Jinja environment: call these with an app context.
+The PDF templates (``templates/pdf/``) are rendered by a Jinja environment of their own,
+with the same filters and autoescaping as the web's, so no request or app context is needed.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import render_template
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ..config import PROJECT_ROOT
 from ..documents import render_pdf
+from ..domain.formatting import de_date, de_datetime, filesize
 from ..models import Notice, NoticeVersion
 from .evidence import effective
 from .files import BlobStore
@@ -32,6 +34,18 @@ from .files import BlobStore
 log = logging.getLogger("aushang.printing")
 
 PDF_BASE_URL = (PROJECT_ROOT / "templates" / "pdf").as_uri() + "/"
+
+# Autoescaping as Flask's (``select_jinja_autoescape``) for the same file types.
+_env = Environment(
+    loader=FileSystemLoader(PROJECT_ROOT / "templates"),
+    autoescape=select_autoescape(["html", "htm", "xml", "xhtml", "svg"]),
+)
+_env.filters.update(de_date=de_date, de_datetime=de_datetime, filesize=filesize)
+
+
+def render_template(name: str, **context: Any) -> str:
+    """A PDF template (path below ``templates/``) rendered to HTML."""
+    return _env.get_template(name).render(**context)
 
 
 class PrintUnavailable(Exception):

@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..domain.alerts import SOURCE_LABELS, Info, Place, Source, nina_dashboard_key, relevance
+from ..domain.alerts import SOURCE_LABELS, Info, Source, nina_dashboard_key, relevance
 from ..domain.alerts.lifecycle import EndReason
+from ..domain.alerts.policy import source_name, without_all_clear_prefix
 from ..models import AlertRecord, AlertTarget, Tenant
 from .alerts import HELD_PHASES, load_message, public_alerts
+from .alerts.areas import tenant_place
 
 ALL_CLEARS_WITHIN = timedelta(hours=6)
 LANGUAGE_NAMES = {
@@ -63,7 +65,7 @@ def active_warnings(session: Session, tenant: Tenant, now: datetime) -> list[Pub
                 record=item.record,
                 primary=primary,
                 others=tuple(i for i in infos if i is not primary),
-                source_label=item.presentation.source_label,
+                source_label=source_name(item.presentation.source),
                 warnstufe=item.presentation.warnstufe,
                 area=", ".join(a.area_desc for a in primary.areas if a.area_desc),
             )
@@ -107,7 +109,7 @@ def recent_all_clears(
         .options(selectinload(AlertRecord.documents))
         .order_by(AlertRecord.received_at.desc())
     ).all()
-    place = Place(tenant.ars)
+    place = tenant_place(session, tenant)
     out = []
     for record in rows:
         alert = load_message(record)
@@ -122,7 +124,11 @@ def recent_all_clears(
         out.append(
             PublicAllClear(
                 record=record,
-                headline=(info.headline if info else None) or record.headline or "Entwarnung",
+                # The page writes "Entwarnung: …" itself; NINA's and our own headlines
+                # already start with it.
+                headline=without_all_clear_prefix(
+                    (info.headline if info else None) or record.headline or ""
+                ),
                 description=(info.description if info else None) or "",
                 lifted=tuple(h for h in lifted if h),
                 source_label=SOURCE_LABELS[Source(record.source)],

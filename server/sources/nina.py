@@ -217,16 +217,20 @@ def poll(
     details: dict[str, Alert] = {}
     documents: dict[str, bytes] = {}
     errors: dict[str, str] = {}
-    for entry_id in entries_to_fetch(state, result):
+    for entry_id in entries_to_fetch(state, result, now):
+        known = entry_id in state.detail_failures
         try:
             fetched = client.warning(entry_id)
         except NinaFeedError as exc:
-            log.warning("nina warning=%s event=details_failed error=%r", entry_id, exc.message)
+            if not known:  # once per disturbance, not once per retry
+                log.warning("nina warning=%s event=details_failed error=%r", entry_id, exc.message)
             errors[entry_id] = exc.message
             continue
+        if known:
+            log.info("nina warning=%s event=details_recovered", entry_id)
         details[entry_id] = fetched.alert
         documents[entry_id] = fetched.raw
-    new_state, changes = poll_step(state, result, details, now, config)
+    new_state, changes = poll_step(state, result, details, now, config, errors)
     for change in changes:
         log.info("nina feed=%s warning=%s event=%s", state.key, change.key, change.kind.value)
     return PollOutcome(new_state, changes, documents, errors)

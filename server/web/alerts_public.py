@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -27,6 +29,7 @@ from ..domain.alerts import SOURCE_LABELS, Source
 from ..domain.alerts.policy import WARNSTUFE_LABELS
 from ..domain.errors import PermissionDenied
 from ..extensions import csrf, db
+from ..models import Tenant
 from ..security import load_tenant
 from ..services import alerts as svc
 from ..services import public_warnings
@@ -169,6 +172,14 @@ def post_alert() -> Any:
         db.session.commit()  # nothing but the refusal's audit row was written
         return problem(exc.status, ERROR_TEXTS[exc.status][0], exc.message, reason=exc.reason)
     db.session.commit()
+    if outcome.refused:
+        # Kept in the archive (W14), but it never took effect: tell the sender why.
+        return problem(
+            422,
+            "Meldung nicht angewendet",
+            outcome.refused,
+            reason="predates_reference",
+        )
     record = outcome.record
     cap_url = _external("alerts_public.cap_document", identifier=record.identifier)
     body = {
@@ -180,6 +191,9 @@ def post_alert() -> Any:
         "warnstufe": record.warnstufe,
         "behaviour": record.behaviour,
         "duplicate": outcome.duplicate,
+        # An older message than the stored one is archived but not applied (W6).
+        "applied": not (outcome.duplicate or outcome.out_of_order),
+        "outOfOrder": outcome.out_of_order,
         "changes": [{"kind": c.kind.value, "key": c.key} for c in outcome.changes],
         "targets": sorted(t.tenant.slug for t in record.targets),
         "cap": cap_url,
@@ -187,14 +201,31 @@ def post_alert() -> Any:
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False), mimetype="application/json"
     )
-    response.status_code = 200 if outcome.duplicate else 201
+    response.status_code = 200 if outcome.duplicate or outcome.out_of_order else 201
     response.headers["Location"] = cap_url
     return response
 
 
+def _staff_may_see(record: Any) -> bool:
+    """A signed-in user with a role in a tenant the (exercise or test) message concerns."""
+    user = current_user
+    if not user.is_authenticated:
+        return False
+    if user.is_system_admin:
+        return True
+    tenant_ids = {t.tenant_id for t in record.targets}
+    if record.issuer_tenant_id is not None:
+        tenant_ids.add(record.issuer_tenant_id)
+    if record.feed_key:
+        tenant_ids |= set(
+            db.session.scalars(select(Tenant.id).where(Tenant.ars.startswith(record.feed_key[:5])))
+        )
+    return any(user.roles_in(tid) for tid in tenant_ids)
+
+
 @bp.get("/warnungen/cap/<path:identifier>.xml")
 def cap_document(identifier: str) -> Response:
-    record = svc.find_document(db.session, identifier)
+    record = svc.find_document(db.session, identifier, may_see=_staff_may_see)
     doc = record.document
     assert doc is not None
     if doc.media_type == svc.CAP_MEDIA_TYPE:
@@ -202,7 +233,9 @@ def cap_document(identifier: str) -> Response:
     else:  # NINA sends CAP as JSON; we offer the same message as CAP XML
         content = build_cap_xml(svc.load_message(record))
     response = Response(content, mimetype="application/cap+xml")
-    response.headers["Cache-Control"] = "public, max-age=60"
+    # Exercise and test documents are for staff only: no shared cache may keep them.
+    public = record.status == "Actual"
+    response.headers["Cache-Control"] = "public, max-age=60" if public else "private, no-store"
     return response
 
 

@@ -18,6 +18,7 @@ an answer tells whether an account exists.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -32,10 +33,11 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..mail import staff as mail_staff
+from ..mail import tokens
 from ..models import User
 from ..security import check_password, hash_password, password_problem
-from ..services import audit, limits
-from ..services.limits import MemoryLimiter as _IpLimiter  # noqa: F401  (used by public.py)
+from ..services import audit, limits, people
 from . import sessions
 from .clock import request_now
 from .forms import safe_next
@@ -63,6 +65,18 @@ def client_address() -> str:
 
 def limit_key(*parts: str) -> str:
     return limits.key_for(current_app.secret_key or "", *parts)
+
+
+def spend(limits_: tuple[limits.Limit, ...], *key_parts: tuple[str, ...], now: datetime) -> bool:
+    """Count one attempt against each limit (its key from the matching parts); True,
+    and nothing counted, when one of them is already used up."""
+    keys = [limit_key(*parts) for parts in key_parts]
+    pairs = list(zip(limits_, keys, strict=True))
+    if any(limits.exceeded(db.session, lim, key, now) for lim, key in pairs):
+        return True
+    for lim, key in pairs:
+        limits.record(db.session, lim, key, now)
+    return False
 
 
 def _home_for(user: User) -> str:
@@ -153,7 +167,45 @@ def logout():
 @bp.route("/konto", methods=["GET"])
 @login_required
 def account():
-    return render_template("auth/account.html", errors={})
+    return _account_page({})
+
+
+def _account_page(errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    user: User = current_user._get_current_object()
+    off = mail_staff.opted_out(user)
+    return render_template(
+        "auth/account.html",
+        errors=errors,
+        mail_kinds=[(k, label, k not in off) for k, label in mail_staff.STAFF_KINDS.items()],
+    ), status
+
+
+@bp.route("/konto/benachrichtigungen", methods=["POST"])
+@login_required
+def mail_choices():
+    user: User = current_user._get_current_object()
+    wanted = set(request.form.getlist("kinds")) & set(mail_staff.STAFF_KINDS)
+    mail_staff.set_choices(user, wanted)
+    db.session.commit()
+    flash("Ihre Auswahl der E-Mail-Benachrichtigungen wurde gespeichert.", "success")
+    return redirect(url_for("auth.account"))
+
+
+# Endpoints a user whose password was set by someone else may still use.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.account", "auth.change_password", "auth.logout", "static"}
+
+
+@bp.before_app_request
+def force_password_change() -> Any:
+    """A password an admin chose is replaced by its owner before anything else."""
+    if (
+        request.endpoint in PASSWORD_CHANGE_ENDPOINTS
+        or not current_user.is_authenticated
+        or not getattr(current_user, "password_must_change", False)
+    ):
+        return None
+    flash("Bitte legen Sie zuerst ein eigenes Passwort fest.", "info")
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/konto/passwort", methods=["POST"])
@@ -172,23 +224,24 @@ def change_password():
     elif new != repeat:
         errors["new_password_repeat"] = "Die beiden Eingaben stimmen nicht überein."
     if errors:
-        return render_template("auth/account.html", errors=errors), 422
+        return _account_page(errors, 422)
     now = request_now()
-    user.password_hash = hash_password(new)
-    user.session_epoch += 1
+    _set_own_password(user, new, now, "user.password_change")
     sessions.end_others(user, now)
-    audit.record(
-        db.session,
-        now=now,
-        action="user.password_change",
-        object_type="user",
-        object_id=user.id,
-        actor=user,
-    )
     db.session.commit()
     login_user(user)  # this session (its row stays) under the new epoch
     flash("Ihr Passwort wurde geändert. Andere Sitzungen wurden abgemeldet.", "success")
     return redirect(url_for("auth.account"))
+
+
+def _set_own_password(user: User, new: str, now: datetime, action: str) -> None:
+    """The owner chose ``new``: other sessions end (the epoch), no forced change."""
+    user.password_hash = hash_password(new)
+    user.password_must_change = False
+    user.session_epoch += 1
+    audit.record(
+        db.session, now=now, action=action, object_type="user", object_id=user.id, actor=user
+    )
 
 
 @bp.route("/", methods=["GET"])
@@ -199,3 +252,118 @@ def root():
     if len(tenants) == 1:
         return redirect(f"/{tenants[0].slug}/")
     return render_template("tenants.html", tenants=tenants)
+
+
+# --- Password reset and invitations by mail (issue 18) ------------------------------------
+
+RESET_SENT = (
+    "Wenn zu dieser Adresse ein aktives Konto besteht, ist eine E-Mail mit einem Link "
+    "zum Festlegen eines neuen Passworts unterwegs. Bitte sehen Sie auch im Spam-Ordner nach."
+)
+RESET_LIMITS = (
+    limits.Limit("reset_address", 10, timedelta(hours=1)),
+    limits.Limit("reset_account", 3, timedelta(hours=1)),
+)
+
+
+def _token_problem(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, tokens.TokenExpired):
+        detail = "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an."
+        return render_template("auth/link_problem.html", detail=detail), 410
+    detail = "Dieser Link ist ungültig. Bitte prüfen Sie, ob er vollständig übernommen wurde."
+    return render_template("auth/link_problem.html", detail=detail), 404
+
+
+@bp.route("/passwort-vergessen", methods=["GET", "POST"])
+def forgot_password():
+    if request.method == "GET":
+        return render_template("auth/forgot.html", email="", error=None)
+    now = request_now()
+    email = (request.form.get("email") or "").strip().lower()
+    if not people.EMAIL_RE.match(email):
+        error = "Bitte eine gültige E-Mail-Adresse angeben."
+        return render_template("auth/forgot.html", email=email, error=error), 422
+    # Keyed on the client and on the typed address, never on an account: a limit
+    # says nothing about whether the address has one.
+    if spend(RESET_LIMITS, ("reset", client_address()), ("reset", email), now=now):
+        error = "Zu viele Anfragen. Bitte versuchen Sie es in einer Stunde erneut."
+        return render_template("auth/forgot.html", email=email, error=error), 429
+    people.request_password_reset(db.session, email, now)
+    db.session.commit()
+    return render_template("auth/forgot.html", email="", error=None, sent=RESET_SENT)
+
+
+def _reset_user(token: str) -> User:
+    data = tokens.read(tokens.PASSWORD_RESET, token, request_now())
+    user = db.session.get(User, int(data.get("u", 0)))
+    # The link dies with the password it was made for: it works once.
+    if user is None or not user.active or tokens.fingerprint(user.password_hash) != data.get("p"):
+        raise tokens.TokenExpired()
+    return user
+
+
+def _new_password_errors() -> tuple[str, dict[str, str]]:
+    new = request.form.get("new_password") or ""
+    repeat = request.form.get("new_password_repeat") or ""
+    errors: dict[str, str] = {}
+    problem_ = password_problem(new)
+    if problem_:
+        errors["new_password"] = problem_
+    elif new != repeat:
+        errors["new_password_repeat"] = "Die beiden Eingaben stimmen nicht überein."
+    return new, errors
+
+
+@bp.route("/passwort-neu/<token>", methods=["GET", "POST"])
+def password_reset(token: str):
+    try:
+        user = _reset_user(token)
+    except (tokens.TokenExpired, tokens.TokenInvalid) as exc:
+        return _token_problem(exc)
+    if request.method == "GET":
+        return render_template("auth/reset.html", errors={}, user=user)
+    new, errors = _new_password_errors()
+    if errors:
+        return render_template("auth/reset.html", errors=errors, user=user), 422
+    now = request_now()
+    _set_own_password(user, new, now, "user.password_reset_by_mail")
+    user.failed_logins = 0
+    user.locked_until = None
+    sessions.end_all(user)
+    db.session.commit()
+    flash("Ihr neues Passwort ist gesetzt. Bitte melden Sie sich damit an.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/einladung/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    now = request_now()
+    try:
+        data = tokens.read(tokens.INVITATION, token, request_now())
+    except (tokens.TokenExpired, tokens.TokenInvalid) as exc:
+        return _token_problem(exc)
+    invitation = people.open_invitation(db.session, int(data.get("i", 0)), now)
+    existing = people.account_of(db.session, invitation.email)
+    ctx: dict[str, Any] = {"invitation": invitation, "existing": existing, "errors": {}}
+    if request.method == "GET":
+        return render_template("auth/invitation.html", **ctx)
+    password = ""
+    if existing is None:
+        password, ctx["errors"] = _new_password_errors()
+        if ctx["errors"]:
+            return render_template("auth/invitation.html", **ctx), 422
+    user = people.accept_invitation(
+        db.session, invitation, now, name=form_name(invitation.name), password=password
+    )
+    if existing is None:
+        sessions.begin(user, now)
+    db.session.commit()
+    flash(f"Willkommen bei Aushang für {invitation.tenant.name}.", "success")
+    if existing is None or (current_user.is_authenticated and current_user.id == user.id):
+        return redirect(url_for("admin.dashboard", tenant=invitation.tenant.slug))
+    return redirect(url_for("auth.login"))
+
+
+def form_name(default: str) -> str:
+    name = (request.form.get("name") or "").strip()
+    return name[:200] or default

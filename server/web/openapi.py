@@ -50,6 +50,14 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 _CAP_TEXT = {"type": "string", "maxLength": 10000}
+# CAP 1.2 dateTime (the XSD's pattern, with ranges): every day of the month, any offset
+# a real zone has. Whether 31 February exists is for the server to say (400), not the
+# pattern; years follow server.domain.alerts.model.CAP_YEARS.
+CAP_DATETIME_PATTERN = (
+    "^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9][+-]([01][0-9]|2[0-3]):[0-5][0-9]$"
+)
+_CAP_TIME = {"type": "string", "pattern": CAP_DATETIME_PATTERN}
 _CAP_VALUE_PAIR = {
     "type": "object",
     "required": ["valueName", "value"],
@@ -66,8 +74,7 @@ _CAP_JSON: dict[str, Any] = {
         "sent": {
             "type": "string",
             "description": "CAP dateTime with an explicit offset (no 'Z')",
-            "pattern": "^20[2-3][0-9]-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
-            "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9][+-]0[0-2]:00$",
+            "pattern": CAP_DATETIME_PATTERN,
         },
         "status": {"enum": ["Actual", "Exercise", "System", "Test", "Draft"]},
         "msgType": {"enum": ["Alert", "Update", "Cancel", "Ack", "Error"]},
@@ -97,9 +104,9 @@ _CAP_JSON: dict[str, Any] = {
                     "instruction": _CAP_TEXT,
                     "senderName": _CAP_TEXT,
                     "web": _CAP_TEXT,
-                    "effective": {"type": "string"},
-                    "onset": {"type": "string"},
-                    "expires": {"type": "string"},
+                    "effective": _CAP_TIME,
+                    "onset": _CAP_TIME,
+                    "expires": _CAP_TIME,
                     "parameter": {"type": "array", "items": _CAP_VALUE_PAIR},
                     "eventCode": {"type": "array", "items": _CAP_VALUE_PAIR},
                     "area": {
@@ -131,6 +138,12 @@ _ALERT_RECEIVED: dict[str, Any] = {
         "warnstufe": {"type": ["integer", "null"]},
         "behaviour": {"type": ["string", "null"]},
         "duplicate": {"type": "boolean"},
+        "applied": {
+            "type": "boolean",
+            "description": "false: stored but not applied (a repetition, or older than the "
+            "stored version of this identifier)",
+        },
+        "outOfOrder": {"type": "boolean"},
         "changes": {
             "type": "array",
             "items": {
@@ -143,8 +156,82 @@ _ALERT_RECEIVED: dict[str, Any] = {
     },
 }
 
-_PLAYER_AUTH = [{"playerToken": []}]
+_PLAYER_AUTH: list[dict[str, list[str]]] = [{"playerToken": []}]
 _UNAUTHORIZED = _problem("Token fehlt, ist unbekannt oder widerrufen.")
+
+
+def _player_v2_paths() -> dict[str, Any]:
+    """Protocol v2 (contract/player-protocol-v2.md): snapshot and stream; reports stay v1."""
+    channels = {"Aushang-Channels": {"schema": {"type": "string"}}}
+    return {
+        "/api/player/v2/state": {
+            "get": {
+                "operationId": "playerState",
+                "summary": "Vollständiger Stand (Manifest) und die Kanäle des Streams",
+                "security": _PLAYER_AUTH,
+                "parameters": [
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": '^(W/)?"[^"]*"$'},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Das Manifest; Aushang-Channels nennt die Kanäle.",
+                        "headers": {"ETag": {"schema": {"type": "string"}}, **channels},
+                        "content": {"application/json": {"schema": _ref("manifest")}},
+                    },
+                    "304": {"description": "Unverändert seit If-None-Match.", "headers": channels},
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/player/v2/stream": {
+            "get": {
+                "operationId": "playerStream",
+                "summary": "Server-Sent Events der eigenen Kanäle (c=…), Last-Event-ID holt nach",
+                "security": _PLAYER_AUTH,
+                "parameters": [
+                    {"name": "c", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "text/event-stream"},
+                    "400": _problem("Kanäle fehlen oder sind ungültig."),
+                    "401": _UNAUTHORIZED,
+                    "403": _problem("Ein Kanal gehört nicht zu dieser Anzeige."),
+                },
+            }
+        },
+        "/api/player/v2/stream-auth": {
+            "get": {
+                "operationId": "playerStreamAuth",
+                "summary": "Nur für nginx (nchan_authorize_request): darf dieser Stream öffnen?",
+                "security": _PLAYER_AUTH,
+                "parameters": [
+                    {
+                        "name": "X-Original-URI",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^/"},
+                    }
+                ],
+                "responses": {
+                    "200": {"description": "Erlaubt."},
+                    "401": _UNAUTHORIZED,
+                    "403": _problem("Ein Kanal gehört nicht zu dieser Anzeige."),
+                    "404": {"description": "Nicht vom Push-Server gefragt."},
+                },
+            }
+        },
+    }
 
 
 def _player_paths() -> dict[str, Any]:
@@ -330,7 +417,11 @@ def _alerts_paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json(_ALERT_RECEIVED, "Schon bekannt (Wiederholung)."),
+                    "200": _json(
+                        _ALERT_RECEIVED,
+                        "Schon bekannt (Wiederholung) oder älter als die gespeicherte Fassung "
+                        "derselben Kennung: gespeichert, nicht angewendet.",
+                    ),
                     "201": {
                         **_json(_ALERT_RECEIVED, "Angenommen."),
                         "headers": {"Location": {"schema": {"type": "string"}}},
@@ -347,7 +438,11 @@ def _alerts_paths() -> dict[str, Any]:
                     ),
                     "413": _problem("Meldung zu groß."),
                     "415": _problem("Nicht unterstütztes Format."),
-                    "422": _problem("Meldung unvollständig oder widersprüchlich."),
+                    "422": _problem(
+                        "Meldung unvollständig oder widersprüchlich; oder ein Update/Cancel, "
+                        "das vor der Meldung gesendet wurde, auf die es verweist "
+                        "(reason: predates_reference)."
+                    ),
                     "503": {
                         **_problem("Datenbank nicht erreichbar: später erneut senden."),
                         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -386,6 +481,7 @@ def document() -> dict[str, Any]:
             },
             **_alerts_paths(),
             **_player_paths(),
+            **_player_v2_paths(),
         },
         "components": {
             "schemas": schemas,

@@ -449,6 +449,5 @@ def attachment(tenant: str, sha256: str, filename: str):
 
 # Routes of the same blueprint, kept in their own modules (registered on import).
 from . import public_evidence, public_feedback  # noqa: E402
-from .public_feedback import feedback_limiter  # noqa: E402
 
-__all__ = ["bp", "feedback_limiter", "notice_context", "public_evidence", "public_feedback"]
+__all__ = ["bp", "notice_context", "public_evidence", "public_feedback"]

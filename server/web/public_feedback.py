@@ -9,7 +9,7 @@ from flask import abort, redirect, render_template, request, url_for
 
 from ..extensions import db
 from ..models import Feedback
-from .auth import _IpLimiter
+from ..runtime import runtime
 from .clock import request_now
 from .public import _tenant, bp
 
@@ -20,7 +20,6 @@ FEEDBACK_TOPICS = {
     "inhalt": "Inhalt einer Bekanntmachung",
     "sonstiges": "Sonstiges",
 }
-feedback_limiter = _IpLimiter(limit=10, window_s=600.0)
 
 
 @bp.route("/<tenant>/barrierefreiheit")
@@ -64,7 +63,7 @@ def feedback(tenant: str):
             len(form["email"]) > 200 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", form["email"])
         ):
             errors["email"] = "Bitte eine gültige E-Mail-Adresse angeben oder das Feld leeren."
-        if not errors and not feedback_limiter.hit(request.remote_addr or "?"):
+        if not errors and not runtime().feedback_limiter.hit(request.remote_addr or "?"):
             abort(429, "Zu viele Nachrichten in kurzer Zeit. Bitte später erneut versuchen.")
         if not errors:
             db.session.add(

@@ -98,6 +98,11 @@ def end_others(user: User, now: datetime) -> None:
     )
 
 
+def end_all(user: User) -> None:
+    """Every session of ``user`` ends (a password set through a reset link)."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
 def _delete(token: str) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..domain.errors import DomainError
-from ..domain.posting import PHASE_LABELS, to_local
+from ..domain.formatting import de_date, de_datetime, filesize
+from ..domain.posting import PHASE_LABELS
 from ..extensions import db, login_manager
 from ..models import ROLE_LABELS, User
 from . import sessions
@@ -79,28 +78,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-def de_date(value: date | datetime | None, tz: str = "Europe/Berlin") -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, datetime):
-        value = to_local(value, tz).date()
-    return value.strftime("%d.%m.%Y")
-
-
-def de_datetime(value: datetime | None, tz: str = "Europe/Berlin") -> str:
-    if value is None:
-        return "–"
-    return to_local(value, tz).strftime("%d.%m.%Y, %H:%M Uhr")
-
-
-def filesize(value: int) -> str:
-    if value < 1024:
-        return f"{value} Byte"
-    if value < 1024 * 1024:
-        return f"{value / 1024:.0f} KB".replace(".", ",")
-    return f"{value / 1024 / 1024:.1f} MB".replace(".", ",")
-
-
 def trust_proxies(app: Flask) -> None:
     """Take the client address (and scheme) from ``X-Forwarded-For``/``-Proto`` as set
     by the configured number of reverse proxies in front of the app.
@@ -116,7 +93,11 @@ def trust_proxies(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    event.listen(Engine, "connect", _sqlite_pragmas)
+    # On this application's engines, not on every Engine of the process (a second app,
+    # a test's own engine).
+    with app.app_context():
+        for engine in db.engines.values():
+            event.listen(engine, "connect", _sqlite_pragmas)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Bitte melden Sie sich an."
@@ -234,13 +215,25 @@ def init_app(app: Flask) -> None:
 
     display_evidence.register(app.extensions)  # per display: times, outages (L16, D2)
 
-    from . import admin, alerts_public, auth, feeds, openapi, player_api, public
+    from . import (
+        admin,
+        alerts_public,
+        api_docs,  # noqa: F401  (adds the human page /api to openapi.bp)
+        auth,
+        feeds,
+        openapi,
+        player_api,
+        public,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(alerts_public.bp)
     app.register_blueprint(openapi.bp)
+    from . import subscriptions
+
+    app.register_blueprint(subscriptions.bp)
     feeds.init_app(app)
     player_api.init_app(app)
     # The Warntag report (W15) lists displays from their delivery records.

@@ -140,7 +140,9 @@ def test_dashboard_shows_warning_card_with_feed_health(client, factory, town, se
     session.commit()
     login(client, alerter.email)
     html = client.get("/admin/sangerhausen/").get_data(as_text=True)
-    assert "Warnungen (0)" in html and "NINA: Noch keine erfolgreiche Abfrage" in html
+    # NINA is off unless the operator switches it on: the card says so, not "no poll yet".
+    assert "Warnungen (0)" in html and "NINA: Ausgeschaltet" in html
+    assert "Noch keine erfolgreiche Abfrage" not in html and "STÖRUNG" not in html
     assert "Zu den Warnungen" in html
     client.get("/logout")
     login(client, editor.email)

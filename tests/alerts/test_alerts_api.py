@@ -28,6 +28,14 @@ from .test_alerts_cap import LAUGHS, XXE, EndlessStream, _doc
 KREIS_ARS = "150870000000"  # Landkreis Mansfeld-Südharz
 TOWN_ARS = "150870045045"  # Sangerhausen
 OTHER_ARS = "150030000000"  # Magdeburg
+TEXTS = ManualTexts(
+    event="Großbrand",
+    category="Fire",
+    headline="Lage",
+    description="d",
+    instruction="i",
+    sender_name="LS",
+)
 
 
 @pytest.fixture
@@ -115,14 +123,7 @@ def test_post_cap_twice_update_and_cancel(client, world, now, session):
         identifier="LS-2",
         sent=now + timedelta(minutes=5),
         warnstufe=2,
-        texts=ManualTexts(
-            event="Großbrand",
-            category="Fire",
-            headline="Lage",
-            description="d",
-            instruction="i",
-            sender_name="LS",
-        ),
+        texts=TEXTS,
     )
     assert _post(client, world["token"], build_cap_xml(update)).status_code == 201
     cancel = build_cancel(update, identifier="LS-3", sent=now + timedelta(minutes=30))

@@ -20,6 +20,12 @@ TOWN_ARS = "150870045045"
 KEY = "150870000000"
 
 
+@pytest.fixture(autouse=True)
+def nina_on(app, monkeypatch):
+    """These tests are about a NINA feed the operator switched on."""
+    monkeypatch.setitem(app.config, "AUSHANG_NINA_ENABLED", True)
+
+
 @pytest.fixture
 def now():
     return datetime.now(UTC).replace(microsecond=0)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from player.manifest import parse_manifest
 from player.view import Content, build_view
 from server.models import AlertDelivery, ContentItem, Display, PlayEvent
+from server.runtime import caches
 from server.services import alerts as svc
 from server.services.displays import enrolment
 from server.services.displays.manifest import manifest_for
@@ -81,6 +82,7 @@ def _players_view(app, session, display) -> dict:
             store=store,
             base_url=app.config["AUSHANG_BASE_URL"],
             policy=svc.policy_from_config(app.config),
+            cache=caches(app),
         ).body(NOW)
     )
     return build_view(

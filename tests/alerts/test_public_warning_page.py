@@ -18,6 +18,12 @@ KREIS_ARS = "150870000000"
 TOWN_ARS = "150870045045"
 
 
+@pytest.fixture(autouse=True)
+def nina_on(app, monkeypatch):
+    """These tests are about a NINA feed the operator switched on."""
+    monkeypatch.setitem(app.config, "AUSHANG_NINA_ENABLED", True)
+
+
 @pytest.fixture
 def now():
     return datetime.now(UTC).replace(microsecond=0)
@@ -139,3 +145,15 @@ def test_age_of_the_last_good_nina_data(client, world, session, now):
     session.commit()
     html = client.get("/sangerhausen/warnungen").get_data(as_text=True)
     assert "<strong>Achtung: Warnmeldungen von NINA seit" in html
+
+
+def test_no_doubled_prefixes(client, world, now):
+    """Issue 14: the page printed „Quelle: Quelle: …“ and „Entwarnung: Entwarnung: …“."""
+    first = _message("LS-Q1", now)
+    _post(client, world, first)
+    page = client.get("/sangerhausen/warnungen").get_data(as_text=True)
+    assert "<dt>Quelle</dt><dd>Leitstelle</dd>" in page and "Quelle: Quelle" not in page
+    _post(client, world, build_cancel(first, identifier="LS-Q2", sent=now + timedelta(seconds=1)))
+    page = client.get("/sangerhausen/warnungen").get_data(as_text=True)
+    assert "Entwarnung: Großbrand in Sangerhausen</h3>" in page
+    assert "Entwarnung: Entwarnung" not in page

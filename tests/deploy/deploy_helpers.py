@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def snapshot(root: Path) -> dict[str, tuple]:
                 result[rel] = ("link", os.readlink(path))
             elif path.is_dir():
                 result[rel] = ("dir", oct(st.st_mode & 0o7777))
+            elif not stat.S_ISREG(st.st_mode):
+                # Device nodes of a debootstrapped root: never read /dev/zero.
+                result[rel] = ("special", oct(st.st_mode), st.st_rdev)
             else:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 result[rel] = ("file", oct(st.st_mode & 0o7777), digest)

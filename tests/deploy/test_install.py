@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -260,3 +262,71 @@ def test_changed_config_restarts_the_player(root, source):
     assert "systemctl try-restart aushang-player.service" not in plan(root)
     install(root, source, "--token", "neu-456")
     assert "systemctl try-restart aushang-player.service" in plan(root)
+
+
+@pytest.mark.parametrize(
+    "cmdline",
+    [
+        # Raspberry Pi OS Bookworm: raspi-config's overlay is the overlayroot package.
+        "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
+        "fsck.repair=yes rootwait overlayroot=tmpfs quiet splash",
+        "console=tty1 root=/dev/mmcblk0p2 overlayroot=tmpfs:recurse=0 rootwait",
+        # Bullseye and older: the initramfs overlay.
+        "console=tty1 root=PARTUUID=738a4d67-02 rootfstype=ext4 fsck.repair=yes rootwait boot=overlay",
+    ],
+    ids=["overlayroot-tmpfs", "overlayroot-tmpfs-options", "boot-overlay"],
+)
+def test_refuses_to_install_while_the_overlay_is_active(root, source, cmdline):
+    (root / "proc").mkdir()
+    (root / "proc/cmdline").write_text(cmdline + "\n")
+    pristine = snapshot(root)
+    result = run_install("--root", root, "--server", SERVER, "--source", source)
+    assert result.returncode == 1
+    assert "Schreibschutz (Overlay) ist aktiv" in result.stderr
+    assert "do_overlayfs 1" in result.stderr
+    assert snapshot(root) == pristine
+
+
+@pytest.mark.parametrize(
+    "cmdline",
+    [
+        "console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 rootwait quiet splash",
+        "console=tty1 root=/dev/mmcblk0p2 overlayroot=disabled rootwait",
+        "console=tty1 root=/dev/mmcblk0p2 rootwait bootoverlay=1",
+    ],
+)
+def test_installs_without_an_overlay(root, source, cmdline):
+    (root / "proc").mkdir()
+    (root / "proc/cmdline").write_text(cmdline + "\n")
+    install(root, source)
+
+
+def test_device_identity_is_created_once_and_survives_updates(root, source, tmp_path):
+    install(root, source)
+    identity = root / "etc/aushang-player/identity"
+    key = identity.read_text()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", key), key
+    assert oct(identity.stat().st_mode & 0o777) == "0o640"
+    ini = (root / "etc/aushang-player/player.ini").read_text()
+    assert "identity_file = /etc/aushang-player/identity\n" in ini
+    install(root, make_source(tmp_path / "src2", "1.2.4", "two"), "--update")
+    assert identity.read_text() == key
+
+
+def test_the_installed_copy_rolls_back_and_uninstalls_on_its_own(root, source, tmp_path):
+    pristine = snapshot(root)
+    install(root, source)
+    install(root, make_source(tmp_path / "src2", "1.2.4", "two"), "--update")
+    copy = root / PREFIX / "install.sh"
+    for name in ("files.sh", "versions.sh", "uninstall.sh"):
+        assert (root / PREFIX / "lib" / name).is_file()
+    rollback = subprocess.run(
+        ["bash", str(copy), "--root", str(root), "--rollback"], capture_output=True, text=True
+    )
+    assert rollback.returncode == 0, rollback.stderr
+    assert current(root).startswith("1.2.3-")
+    gone = subprocess.run(
+        ["bash", str(copy), "--root", str(root), "--uninstall"], capture_output=True, text=True
+    )
+    assert gone.returncode == 0, gone.stderr
+    assert snapshot(root) == pristine

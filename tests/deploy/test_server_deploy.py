@@ -28,6 +28,7 @@ UNITS = sorted(p.name for p in (SERVER_DIR / "systemd").glob("*.service"))
 def test_units_exist():
     assert UNITS == [
         "aushang-players.service",
+        "aushang-publisher.service",  # issue 15
         "aushang-scheduler.service",
         "aushang-web.service",
     ]
@@ -46,12 +47,18 @@ def scratch_nginx(tmp_path: Path) -> Path:
     site = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};", site)
     site = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", site)
     site = site.replace("/var/cache/nginx/aushang", str(tmp_path / "cache"))
+    # Push (issue 15): the nchan snippets beside it, the module loaded below.
+    site = site.replace(
+        "/etc/nginx/snippets/aushang-push-locations.conf",
+        str(SERVER_DIR / "nginx" / "aushang-push-locations.conf"),
+    )
     (tmp_path / "aushang.conf").write_text(site)
     temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "logs")}
     for path in temp.values():
         path.mkdir()
     main = tmp_path / "nginx.conf"
     main.write_text(
+        "load_module /usr/lib/nginx/modules/ngx_nchan_module.so;\n"
         f"pid {tmp_path}/nginx.pid;\n"
         f"error_log {temp['logs']}/error.log;\n"
         "events { worker_connections 1024; }\n"
@@ -62,6 +69,7 @@ def scratch_nginx(tmp_path: Path) -> Path:
         f"  fastcgi_temp_path {temp['fastcgi']};\n"
         f"  uwsgi_temp_path {temp['uwsgi']};\n"
         f"  scgi_temp_path {temp['scgi']};\n"
+        f"  include {SERVER_DIR / 'nginx' / 'aushang-push.conf'};\n"
         f"  include {tmp_path / 'aushang.conf'};\n"
         "}\n"
     )
@@ -150,6 +158,7 @@ def test_unit_hardening(unit):
         "aushang-players.service": "serve --worker-class gevent --bind 127.0.0.1:8001 "
         "--connections 8000",
         "aushang-scheduler.service": "scheduler",
+        "aushang-publisher.service": "publisher",
     }[unit]
     assert f"ExecStart=/opt/aushang/venv/bin/aushang {command}" in lines
 

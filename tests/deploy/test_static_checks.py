@@ -41,7 +41,10 @@ def test_there_are_units_and_scripts():
 def test_shellcheck(script):
     shellcheck = require_tool("shellcheck")
     result = subprocess.run(
-        [shellcheck, "--severity=style", str(script)], capture_output=True, text=True, check=False
+        [shellcheck, "--external-sources", "--severity=style", str(script)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -119,6 +119,8 @@ class FakeServer:
             "warnings": self.warnings,
             "screen": {"timezone": "Europe/Berlin", "schedule": []},
         }
+        if getattr(self, "board", None) is not None:
+            body["board"] = self.board  # the head line (issue 16)
         if self.manifest_validator is not None:
             for error in self.manifest_validator.iter_errors(body):
                 self.contract_errors.append(f"manifest: {error.message}")

@@ -296,3 +296,30 @@ def test_real_runner_with_fake_cec_client_on_path(tmp_path, monkeypatch):
 def test_real_runner_reports_missing_tool():
     result = subprocess_runner(["aushang-no-such-tool-xyz"], None)
     assert result.returncode == 127
+
+
+def test_cage_without_output_management_is_logged_once_and_the_screen_stays_on(caplog):
+    # What wlr-randr prints under cage, Debian's fallback compositor.
+    class Cage(FakeTV):
+        def __call__(self, args, stdin=None):
+            if tuple(args)[0] == "wlr-randr":
+                self.calls.append((tuple(args), stdin))
+                return CommandResult(
+                    1, "", "compositor doesn't support wlr-output-management-unstable-v1\n"
+                )
+            return super().__call__(args, stdin)
+
+    screen = ScreenController("auto", run=Cage(cec=False))
+    with caplog.at_level("INFO", logger="player.screen"):
+        for _ in range(3):
+            assert screen.apply(False) == ScreenState("off", "unknown", "none", False)
+    lines = [r.getMessage() for r in caplog.records if "screen_control_unsupported" in r.message]
+    assert len(lines) == 1 and "reason=no_output_management" in lines[0]
+    assert "labwc" in lines[0] and "cec" in lines[0]
+
+
+def test_a_compositor_that_is_not_up_yet_is_not_called_unsupported(caplog):
+    screen = ScreenController("auto", run=FakeTV(cec=False, wlr=False))
+    with caplog.at_level("INFO", logger="player.screen"):
+        screen.apply(True)
+    assert not [r for r in caplog.records if "screen_control_unsupported" in r.message]

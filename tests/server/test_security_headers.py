@@ -26,6 +26,9 @@ CSRF_EXEMPT_PREFIXES = ("/api/",)
 # page is the player's and sends no token; the views answer 204 and change nothing
 # (tests/alerts/test_alert_preview_kiosk.py, test_display_live_preview.py).
 CSRF_EXEMPT_ENDPOINTS = {"admin.alert_preview_report", "admin.display_preview_report"}
+# RFC 8058 one-click unsubscribe: the mail client posts without a form token; the signed
+# token in the URL is the authority (tests/mail/test_subscriptions.py).
+CSRF_EXEMPT_ENDPOINTS |= {"subscriptions.unsubscribe"}
 TENANT_ARGS = {"tenant", "tenant_slug", "slug"}
 
 

@@ -8,6 +8,12 @@ Rules:
 
 * ``Alert`` creates a warning; the same identifier with the same ``sent`` again is a
   duplicate and changes nothing (W5, and idempotency for the control-centre API).
+* Order is by CAP identity and time: a message under a known identifier applies only
+  if it is newer than what it replaces (``sent``, then the NINA version). An older one
+  is kept (archived) but not applied (``OUT_OF_ORDER``): a dashboard that hands out a
+  stale version never re-activates a cancelled warning.
+* An ``Update`` or ``Cancel`` sent before a message it references is refused
+  (``REFUSED``, reason ``PREDATES_REFERENCE``): it cannot replace what did not yet exist.
 * ``Update`` replaces the messages named in ``references`` (NINA also publishes a new
   version under the same id: the new version replaces the old one).
 * ``Cancel`` ends the messages it references and shows an Entwarnung for a configurable
@@ -45,6 +51,7 @@ class EndReason(StrEnum):
     ALL_CLEAR_OVER = "all_clear_over"
     NOTHING_TO_CANCEL = "nothing_to_cancel"
     ALREADY_REPLACED = "already_replaced"
+    PREDATES_REFERENCE = "predates_reference"  # refused: sent before what it references
 
 
 PHASE_LABELS = {
@@ -60,7 +67,10 @@ END_REASON_LABELS = {
     EndReason.ALL_CLEAR_OVER: "Entwarnung beendet",
     EndReason.NOTHING_TO_CANCEL: "Aufhebung ohne bekannte Warnung",
     EndReason.ALREADY_REPLACED: "bereits durch neuere Meldung ersetzt",
+    EndReason.PREDATES_REFERENCE: "abgelehnt: älter als die Meldung, auf die sie verweist",
 }
+# End reasons that mean "refused on arrival": the message never took effect.
+REFUSED_REASONS = frozenset({EndReason.PREDATES_REFERENCE})
 
 
 class ChangeKind(StrEnum):
@@ -70,6 +80,8 @@ class ChangeKind(StrEnum):
     ENDED = "ended"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
+    OUT_OF_ORDER = "out_of_order"  # older than the stored version: kept, not applied
+    REFUSED = "refused"  # an Update/Cancel that predates what it references
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class Change:
     key: str
     reason: EndReason | None = None
     replaces: tuple[str, ...] = ()
+    detail: str = ""  # German, for refusals: why
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,7 @@ class Tracked:
     end_reason: EndReason | None = None
     replaced_by: str | None = None
     missing_polls: int = 0
+    version: int | None = None  # NINA's payload version, if the message came from NINA
 
     @property
     def showing(self) -> bool:
@@ -130,6 +144,142 @@ def _norm(identifier: str) -> str:
     return strip_nina_prefix(identifier.strip())
 
 
+def compare_versions(stored: Tracked, alert: Alert, version: int | None = None) -> int:
+    """-1 if ``alert`` is older than ``stored``, 0 if it is the same, 1 if newer.
+
+    ``sent`` decides; on equal ``sent`` NINA's payload version does (when both sides
+    have one). Instants are compared, not texts: ``06:20+02:00`` equals ``04:20+00:00``.
+    """
+    if alert.sent != stored.alert.sent:
+        return 1 if alert.sent > stored.alert.sent else -1
+    if version is not None and stored.version is not None and version != stored.version:
+        return 1 if version > stored.version else -1
+    return 0
+
+
+def _arrived_ended(
+    key: str,
+    alert: Alert,
+    source: Source,
+    now: datetime,
+    reason: EndReason,
+    version: int | None,
+) -> Tracked:
+    """A message that is over the moment it arrives (refused, expired, nothing to do)."""
+    return Tracked(
+        key, alert, source, Phase.ENDED, now, ended_at=now, end_reason=reason, version=version
+    )
+
+
+def _predated(alert: Alert, targets: Iterable[Tracked]) -> Tracked | None:
+    """The first referenced message that was sent after ``alert`` (if any)."""
+    return next((t for t in targets if t.alert.sent > alert.sent), None)
+
+
+def _refusal(
+    key: str, alert: Alert, source: Source, now: datetime, newer: Tracked, version: int | None
+) -> tuple[Tracked, Change]:
+    what = "Aktualisierung" if alert.msg_type == "Update" else "Aufhebung"
+    detail = (
+        f"Die {what} wurde am {alert.sent.isoformat()} gesendet, die Meldung "
+        f"„{newer.alert.identifier}“, auf die sie verweist, erst am "
+        f"{newer.alert.sent.isoformat()}: Sie kann sie nicht ersetzen."
+    )
+    entry = _arrived_ended(key, alert, source, now, EndReason.PREDATES_REFERENCE, version)
+    return entry, Change(ChangeKind.REFUSED, key, EndReason.PREDATES_REFERENCE, detail=detail)
+
+
+def _against_stored(
+    existing: Tracked | None, alert: Alert, key: str, version: int | None
+) -> Change | None:
+    """A repetition or an older version of a stored message: nothing to apply."""
+    if existing is None:
+        return None
+    order = compare_versions(existing, alert, version)
+    if order == 0:
+        return Change(ChangeKind.DUPLICATE, key)
+    if order < 0:
+        return Change(ChangeKind.OUT_OF_ORDER, key)
+    return None
+
+
+def _referenced(entries: Mapping[str, Tracked], key: str, alert: Alert) -> list[Tracked]:
+    """The showing messages ``alert`` references (by key or by identifier)."""
+    wanted = {_norm(i) for i in alert.referenced_identifiers()}
+    return [
+        t
+        for k, t in entries.items()
+        if t.showing and k != key and (_norm(k) in wanted or _norm(t.alert.identifier) in wanted)
+    ]
+
+
+def _end_targets(
+    entries: dict[str, Tracked],
+    targets: list[Tracked],
+    key: str,
+    now: datetime,
+    reason: EndReason,
+) -> list[Change]:
+    """End every target that ``key`` replaces (not ``key`` itself)."""
+    changes: list[Change] = []
+    for target in targets:
+        if target.key != key:
+            entries[target.key] = target.ended(now, reason, by=key)
+            changes.append(Change(ChangeKind.ENDED, target.key, reason))
+    return changes
+
+
+def _apply_cancel(
+    entries: dict[str, Tracked],
+    key: str,
+    alert: Alert,
+    source: Source,
+    now: datetime,
+    targets: list[Tracked],
+    config: LifecycleConfig,
+    version: int | None,
+) -> tuple[LifecycleState, tuple[Change, ...]]:
+    if not targets:
+        entries[key] = _arrived_ended(key, alert, source, now, EndReason.NOTHING_TO_CANCEL, version)
+        return LifecycleState(entries), (
+            Change(ChangeKind.IGNORED, key, EndReason.NOTHING_TO_CANCEL),
+        )
+    changes = _end_targets(entries, targets, key, now, EndReason.CANCELLED)
+    entries[key] = Tracked(
+        key,
+        alert,
+        source,
+        Phase.ALL_CLEAR,
+        now,
+        all_clear_until=now + config.all_clear_for,
+        version=version,
+    )
+    changes.append(Change(ChangeKind.ALL_CLEAR, key, replaces=tuple(t.key for t in targets)))
+    return LifecycleState(entries), tuple(changes)
+
+
+def _apply_alert(
+    entries: dict[str, Tracked],
+    key: str,
+    alert: Alert,
+    source: Source,
+    now: datetime,
+    targets: list[Tracked],
+    version: int | None,
+) -> tuple[LifecycleState, tuple[Change, ...]]:
+    """An Alert or Update: it replaces its targets and runs until it expires."""
+    changes = _end_targets(entries, targets, key, now, EndReason.SUPERSEDED)
+    expires = alert.expires
+    if expires is not None and expires <= now:
+        entries[key] = _arrived_ended(key, alert, source, now, EndReason.EXPIRED, version)
+        changes.append(Change(ChangeKind.IGNORED, key, EndReason.EXPIRED))
+        return LifecycleState(entries), tuple(changes)
+    entries[key] = Tracked(key, alert, source, Phase.ACTIVE, now, version=version)
+    kind = ChangeKind.UPDATED if targets else ChangeKind.CREATED
+    changes.append(Change(kind, key, replaces=tuple(t.key for t in targets)))
+    return LifecycleState(entries), tuple(changes)
+
+
 def receive(
     state: LifecycleState,
     alert: Alert,
@@ -138,82 +288,36 @@ def receive(
     source: Source,
     key: str | None = None,
     config: LifecycleConfig | None = None,
+    version: int | None = None,
 ) -> tuple[LifecycleState, tuple[Change, ...]]:
-    """Apply one received or issued message (``key`` defaults to its identifier)."""
+    """Apply one received or issued message (``key`` defaults to its identifier).
+
+    ``version`` is NINA's payload version of the entry, compared when ``sent`` is equal.
+    """
     config = config or LifecycleConfig()
     key = key or alert.identifier
     entries = dict(state.entries)
     existing = entries.get(key)
-
     if alert.msg_type not in ("Alert", "Update", "Cancel"):
         return state, (Change(ChangeKind.IGNORED, key),)
-    if existing is not None and existing.alert.sent == alert.sent:
-        return state, (Change(ChangeKind.DUPLICATE, key),)
-
-    wanted = {_norm(i) for i in alert.referenced_identifiers()}
-    targets = [
-        t
-        for k, t in entries.items()
-        if t.showing and k != key and (_norm(k) in wanted or _norm(t.alert.identifier) in wanted)
-    ]
+    unchanged = _against_stored(existing, alert, key, version)
+    if unchanged is not None:
+        return state, (unchanged,)
+    targets = _referenced(entries, key, alert)
+    newer = _predated(alert, targets) if alert.msg_type in ("Update", "Cancel") else None
+    if newer is not None:
+        entries[key], change = _refusal(key, alert, source, now, newer, version)
+        return LifecycleState(entries), (change,)
     if existing is not None and existing.showing:
         targets.append(existing)  # a new version under the same id replaces the old one
-
     if existing is None and _replaced_already(entries.values(), key, alert):
-        entry = Tracked(
-            key,
-            alert,
-            source,
-            Phase.ENDED,
-            now,
-            ended_at=now,
-            end_reason=EndReason.ALREADY_REPLACED,
-        )
-        entries[key] = entry
+        entries[key] = _arrived_ended(key, alert, source, now, EndReason.ALREADY_REPLACED, version)
         return LifecycleState(entries), (
             Change(ChangeKind.IGNORED, key, EndReason.ALREADY_REPLACED),
         )
-
-    changes: list[Change] = []
     if alert.msg_type == "Cancel":
-        if not targets:
-            entries[key] = Tracked(
-                key,
-                alert,
-                source,
-                Phase.ENDED,
-                now,
-                ended_at=now,
-                end_reason=EndReason.NOTHING_TO_CANCEL,
-            )
-            return LifecycleState(entries), (
-                Change(ChangeKind.IGNORED, key, EndReason.NOTHING_TO_CANCEL),
-            )
-        for target in targets:
-            if target.key != key:
-                entries[target.key] = target.ended(now, EndReason.CANCELLED, by=key)
-                changes.append(Change(ChangeKind.ENDED, target.key, EndReason.CANCELLED))
-        entries[key] = Tracked(
-            key, alert, source, Phase.ALL_CLEAR, now, all_clear_until=now + config.all_clear_for
-        )
-        changes.append(Change(ChangeKind.ALL_CLEAR, key, replaces=tuple(t.key for t in targets)))
-        return LifecycleState(entries), tuple(changes)
-
-    for target in targets:
-        if target.key != key:
-            entries[target.key] = target.ended(now, EndReason.SUPERSEDED, by=key)
-            changes.append(Change(ChangeKind.ENDED, target.key, EndReason.SUPERSEDED))
-    expires = alert.expires
-    if expires is not None and expires <= now:
-        entries[key] = Tracked(
-            key, alert, source, Phase.ENDED, now, ended_at=now, end_reason=EndReason.EXPIRED
-        )
-        changes.append(Change(ChangeKind.IGNORED, key, EndReason.EXPIRED))
-        return LifecycleState(entries), tuple(changes)
-    entries[key] = Tracked(key, alert, source, Phase.ACTIVE, now)
-    kind = ChangeKind.UPDATED if targets else ChangeKind.CREATED
-    changes.append(Change(kind, key, replaces=tuple(t.key for t in targets)))
-    return LifecycleState(entries), tuple(changes)
+        return _apply_cancel(entries, key, alert, source, now, targets, config, version)
+    return _apply_alert(entries, key, alert, source, now, targets, version)
 
 
 def _replaced_already(entries: Iterable[Tracked], key: str, alert: Alert) -> bool:

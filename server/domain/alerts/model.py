@@ -71,32 +71,50 @@ class InvalidCapDateTime(ValueError):
         self.value = value
 
 
+class CapDateTime(datetime):
+    """A date-time read from a CAP document that remembers how it was written.
+
+    ``05:20:00+01:00`` in June is a valid CAP time; rewriting it as ``06:20:00+02:00``
+    names the same instant but breaks every ``references`` triple that quotes it (W11).
+    Values derived from it (arithmetic, ``replace``, ``astimezone``) are plain new times
+    and lose the literal (the class default ``""``).
+    """
+
+    literal: str = ""
+
+
 def parse_cap_datetime(value: str) -> datetime:
     """Parse a CAP date-time string into an aware datetime that keeps its offset.
 
-    Raises :class:`InvalidCapDateTime` for anything else, including ``Z`` suffixes,
-    naive values and years outside :data:`CAP_YEARS`.
+    The result is a :class:`CapDateTime` carrying the text as written. Raises
+    :class:`InvalidCapDateTime` for anything else, including ``Z`` suffixes, naive
+    values and years outside :data:`CAP_YEARS`.
     """
     text = value.strip()
     if not CAP_DATETIME_RE.match(text):
         raise InvalidCapDateTime(value)
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = CapDateTime.fromisoformat(text)
     except ValueError as exc:
         raise InvalidCapDateTime(value) from exc
     if parsed.year not in CAP_YEARS:
         raise InvalidCapDateTime(
             value, f"das Jahr muss zwischen {CAP_YEARS.start} und {CAP_YEARS.stop - 1} liegen."
         )
+    parsed.literal = text
     return parsed
 
 
 def cap_datetime(value: datetime) -> str:
-    """Format an aware datetime for a generated CAP document.
+    """Format an aware datetime for a CAP document.
 
-    Generated documents always speak local German time: the value is converted to
-    Europe/Berlin, giving ``+01:00`` in winter and ``+02:00`` in summer, never ``Z``.
+    A time read from a CAP document is written exactly as it was received (W11).
+    Any other time speaks local German time: converted to Europe/Berlin, giving
+    ``+01:00`` in winter and ``+02:00`` in summer, never ``Z``.
     """
+    literal = getattr(value, "literal", "")
+    if literal:
+        return str(literal)
     if value.tzinfo is None:
         raise ValueError("naive datetime cannot be written to CAP")
     return value.astimezone(BERLIN).replace(microsecond=0).isoformat(timespec="seconds")
@@ -108,6 +126,8 @@ def reference_datetime(value: datetime) -> str:
     A UTC value (as it comes back from the database) is shown in Europe/Berlin so
     that our own messages reference each other with the offsets they were sent with.
     """
+    if getattr(value, "literal", ""):
+        return cap_datetime(value)
     if value.tzinfo is None:
         raise ValueError("naive datetime cannot be written to CAP")
     if value.utcoffset() == timedelta(0):

@@ -43,6 +43,23 @@ SOURCE_LABELS: Mapping[Source, str] = MappingProxyType(
     }
 )
 
+SOURCE_PREFIX = "Quelle: "
+
+
+def source_name(source: Source) -> str:
+    """The source without the „Quelle: “ prefix, for places that label it themselves."""
+    return SOURCE_LABELS[source].removeprefix(SOURCE_PREFIX)
+
+
+def without_all_clear_prefix(headline: str) -> str:
+    """A Cancel's headline without a leading „Entwarnung:“ (for a page that adds it)."""
+    text = headline.strip()
+    head = text[: len("Entwarnung")]
+    if head.lower() != "entwarnung":
+        return text
+    return text[len(head) :].lstrip(" :–-").strip()
+
+
 _NINA_PREFIXES: Mapping[str, Source] = MappingProxyType(
     {
         "mow": Source.MOWAS,

@@ -65,6 +65,33 @@ class PollConfig:
     stale_after: timedelta = timedelta(minutes=3)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     forget_ended_after: timedelta = timedelta(days=1)
+    # A warning whose details fail is asked for again after 30 s, 60 s, 120 s, … (cap).
+    detail_retry_first: timedelta = timedelta(seconds=30)
+    detail_retry_cap: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class DetailFailure:
+    """A listed warning whose details could not be fetched (W2: a disturbance)."""
+
+    error: str
+    attempts: int
+    first_failed_at: datetime
+    next_attempt_at: datetime
+
+    def failed_again(self, error: str, now: datetime, config: PollConfig) -> DetailFailure:
+        return replace(
+            self,
+            error=error,
+            attempts=self.attempts + 1,
+            next_attempt_at=now + retry_delay(self.attempts + 1, config),
+        )
+
+
+def retry_delay(attempts: int, config: PollConfig) -> timedelta:
+    """Exponential backoff after ``attempts`` failures, capped."""
+    delay: timedelta = config.detail_retry_first * 2 ** max(attempts - 1, 0)
+    return min(delay, config.detail_retry_cap)
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,21 @@ class FeedHealth:
     last_success_at: datetime | None = None
     consecutive_failures: int = 0
     last_error: str | None = None
+    # Listed warnings whose details could not be fetched: id -> error (W2).
+    failing: Mapping[str, str] = field(default_factory=dict)
+
+    def is_disturbed(self, now: datetime, stale_after: timedelta = timedelta(minutes=3)) -> bool:
+        """Stale, or a listed warning that cannot be shown because its details fail."""
+        return self.is_stale(now, stale_after) or bool(self.failing)
+
+    def failing_text(self) -> str:
+        """German: which warnings cannot be fetched, and why."""
+        if not self.failing:
+            return ""
+        names = "; ".join(f"{k} ({v})" for k, v in sorted(self.failing.items()))
+        count = len(self.failing)
+        noun = "Warnung" if count == 1 else "Warnungen"
+        return f"{count} gemeldete {noun} nicht abrufbar: {names}"
 
     def data_age(self, now: datetime) -> timedelta | None:
         """Age of the last good data; ``None`` if there never was any."""
@@ -102,7 +144,10 @@ class FeedHealth:
                 else f"Letzte erfolgreiche Abfrage vor {seconds // 60} min"
             )
         if self.is_stale(now, stale_after):
-            return f"STÖRUNG: {base}" + (f" ({self.last_error})" if self.last_error else "")
+            base = f"STÖRUNG: {base}" + (f" ({self.last_error})" if self.last_error else "")
+            return base + (f". {self.failing_text()}" if self.failing else "")
+        if self.failing:
+            return f"STÖRUNG: {self.failing_text()}. {base}"
         return base
 
 
@@ -118,15 +163,52 @@ class FeedState:
     health: FeedHealth = field(default_factory=FeedHealth)
     etag: str | None = None
     last_modified: str | None = None
+    detail_failures: Mapping[str, DetailFailure] = field(default_factory=dict)
 
 
-def entries_to_fetch(state: FeedState, result: DashboardResult) -> tuple[str, ...]:
-    """Ids whose details are needed: new entries and entries with a new version or hash."""
+def entries_to_fetch(
+    state: FeedState, result: DashboardResult, now: datetime | None = None
+) -> tuple[str, ...]:
+    """Ids whose details are needed: new entries and entries with a new version or hash.
+
+    An entry whose details failed before waits for its backoff (``now`` given)."""
     if not isinstance(result, DashboardOk):
         return ()
     if result.not_modified:
-        return tuple(i for i, fp in sorted(state.present.items()) if state.seen.get(i) != fp)
-    return tuple(e.id for e in result.entries if state.seen.get(e.id) != e.fingerprint)
+        wanted = [i for i, fp in sorted(state.present.items()) if state.seen.get(i) != fp]
+    else:
+        wanted = [e.id for e in result.entries if state.seen.get(e.id) != e.fingerprint]
+    if now is None:
+        return tuple(wanted)
+    waiting = {k for k, f in state.detail_failures.items() if f.next_attempt_at > now}
+    return tuple(i for i in wanted if i not in waiting)
+
+
+def _failures_after(
+    state: FeedState,
+    pending: list[str],
+    details: Mapping[str, Alert],
+    errors: Mapping[str, str],
+    now: datetime,
+    config: PollConfig,
+) -> dict[str, DetailFailure]:
+    """Failures still open after this poll: the pending entries we could not fetch."""
+    failures: dict[str, DetailFailure] = {}
+    for entry_id in pending:
+        if entry_id in details:
+            continue
+        before = state.detail_failures.get(entry_id)
+        error = errors.get(entry_id)
+        if error is None:  # not asked this time (backoff): the failure stands
+            if before is not None:
+                failures[entry_id] = before
+            continue
+        failures[entry_id] = (
+            before.failed_again(error, now, config)
+            if before is not None
+            else DetailFailure(error, 1, now, now + retry_delay(1, config))
+        )
+    return failures
 
 
 def poll_step(
@@ -135,12 +217,14 @@ def poll_step(
     details: Mapping[str, Alert],
     now: datetime,
     config: PollConfig | None = None,
+    errors: Mapping[str, str] | None = None,
 ) -> tuple[FeedState, tuple[Change, ...]]:
     """Fold one poll into the feed state.
 
     A failure only counts against the feed's health (and time still passes: expired
     warnings end); it is never read as "no warnings". Entries whose details are missing
-    stay unseen and are fetched again on the next poll.
+    stay unseen; those whose request failed (``errors``: id -> German reason) are
+    disturbances, named in the feed's health and asked for again with backoff.
     """
     config = config or PollConfig()
     health = replace(
@@ -180,6 +264,7 @@ def poll_step(
             source=source_from_nina_id(entry_id),
             key=entry_id,
             config=config.lifecycle,
+            version=fingerprint[0],
         )
         changes.extend(received)
         fingerprints[entry_id] = fingerprint
@@ -190,7 +275,14 @@ def poll_step(
     changes.extend(ticked)
     lifecycle = prune(lifecycle, now, keep=present, older_than=config.forget_ended_after)
 
-    health = replace(health, last_success_at=now, consecutive_failures=0, last_error=None)
+    failures = _failures_after(state, [i for i, _fp in pending], details, errors or {}, now, config)
+    health = replace(
+        health,
+        last_success_at=now,
+        consecutive_failures=0,
+        last_error=None,
+        failing={k: f.error for k, f in failures.items()},
+    )
     new_state = FeedState(
         key=state.key,
         seen=fingerprints,
@@ -201,5 +293,6 @@ def poll_step(
         last_modified=result.last_modified
         if result.last_modified is not None
         else state.last_modified,
+        detail_failures=failures,
     )
     return new_state, tuple(changes)

@@ -163,45 +163,40 @@ def screen_plan(
     ``warnings`` may be :class:`ScreenWarning` values or manifest-shaped dicts. See the
     module docstring for the rule; ``contract/warning-precedence-cases.json`` for examples.
     """
-    items = [w if isinstance(w, ScreenWarning) else ScreenWarning.from_json(w) for w in warnings]
-    shown: list[ScreenWarning] = []
-    hidden: list[str] = []
-    for w in items:
-        if is_active(w, now) and may_show(w, is_test_display=is_test_display):
-            shown.append(w)
-        else:
-            hidden.append(w.id)
+    shown, hidden = _partition(warnings, now, is_test_display)
     live = [w for w in shown if not w.entwarnung]
-    cancels = _newest_first(w for w in shown if w.entwarnung)
-    takeovers = [w for w in live if w.behaviour == "takeover"]
-    alternates = [w for w in live if w.behaviour == "alternate"]
-    banners = [w.id for w in _order(w for w in live if not w.full_screen)]
-    if takeovers:
+    cancels = tuple(w.id for w in _newest_first(w for w in shown if w.entwarnung))
+    full = [w for w in live if w.full_screen]
+    banners = tuple(w.id for w in _order(w for w in live if not w.full_screen))
+    if any(w.behaviour == "takeover" for w in full):
         return ScreenPlan(
             mode=Mode.TAKEOVER,
-            full_screen=tuple(w.id for w in _order(takeovers + alternates)),
-            strips=tuple(banners + [w.id for w in cancels]),
-            hidden=tuple(hidden),
+            full_screen=tuple(w.id for w in _order(full)),
+            strips=banners + cancels,
+            hidden=hidden,
         )
-    if alternates:
+    if full:
         return ScreenPlan(
             mode=Mode.ROTATION,
-            alternate=tuple(w.id for w in _order(alternates)),
-            strips=tuple(banners + [w.id for w in cancels]),
-            hidden=tuple(hidden),
-            banner_pages=tuple(banners),
+            alternate=tuple(w.id for w in _order(full)),
+            strips=banners + cancels,
+            hidden=hidden,
+            banner_pages=banners,
         )
-    if cancels:
-        return ScreenPlan(
-            mode=Mode.ENTWARNUNG,
-            full_screen=tuple(w.id for w in cancels),
-            strips=tuple(banners),
-            hidden=tuple(hidden),
-            banner_pages=tuple(banners),
-        )
+    mode = Mode.ENTWARNUNG if cancels else Mode.ROTATION
     return ScreenPlan(
-        mode=Mode.ROTATION, strips=tuple(banners), hidden=tuple(hidden), banner_pages=tuple(banners)
+        mode=mode, full_screen=cancels, strips=banners, hidden=hidden, banner_pages=banners
     )
+
+
+def _partition(
+    warnings: Iterable[ScreenWarning | Mapping[str, Any]], now: datetime, is_test_display: bool
+) -> tuple[list[ScreenWarning], tuple[str, ...]]:
+    # Split into what this screen may show now and the ids it must not (expired, exercise).
+    items = [w if isinstance(w, ScreenWarning) else ScreenWarning.from_json(w) for w in warnings]
+    shown = [w for w in items if is_active(w, now) and may_show(w, is_test_display=is_test_display)]
+    kept = {id(w) for w in shown}
+    return shown, tuple(w.id for w in items if id(w) not in kept)
 
 
 def rotation_cycle(items: Iterable[str], plan: ScreenPlan) -> list[str]:

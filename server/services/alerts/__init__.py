@@ -21,6 +21,8 @@ from .access import (
     authenticate_token,
     create_api_token,
     grant_alert_permission,
+    list_api_tokens,
+    revoke_api_token,
 )
 from .display import (
     DisplayAlert,
@@ -137,6 +139,8 @@ __all__ = [
     "find_document",
     "fold",
     "grant_alert_permission",
+    "list_api_tokens",
+    "revoke_api_token",
     "issue_manual",
     "load_feed_state",
     "load_message",

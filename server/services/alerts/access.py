@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...domain.errors import PermissionDenied, ValidationFailed
+from ...domain.errors import NotFound, PermissionDenied, ValidationFailed
 from ...models import (
     AlertPermission,
     ApiToken,
@@ -103,4 +103,33 @@ def authenticate_token(session: Session, plain: str, scope: str, now: datetime) 
     if not token.has_scope(scope):
         raise PermissionDenied(f"Der Zugangsschlüssel hat keine Berechtigung „{scope}“.")
     token.last_used_at = now
+    return token
+
+
+def list_api_tokens(session: Session, tenant: Tenant) -> list[ApiToken]:
+    """The tenant's control-centre tokens, active ones first, newest first."""
+    tokens = session.scalars(select(ApiToken).where(ApiToken.tenant_id == tenant.id)).all()
+    return sorted(tokens, key=lambda t: (t.revoked_at is not None, -t.id))
+
+
+def revoke_api_token(
+    session: Session, *, tenant: Tenant, token_id: int, user: User, now: datetime
+) -> ApiToken:
+    """Revoke one of the tenant's tokens at once; a token of another tenant is 404."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.tenant_id != tenant.id:
+        raise NotFound("Zugang nicht gefunden.")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        audit.record(
+            session,
+            now=now,
+            action="alert.token_revoked",
+            object_type="api_token",
+            object_id=token.id,
+            actor=user,
+            tenant_id=tenant.id,
+            details={"name": token.name},
+        )
+        session.flush()
     return token

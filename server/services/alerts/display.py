@@ -24,6 +24,7 @@ from ...models import (
     AlertTarget,
     Tenant,
 )
+from .areas import tenant_place
 from .policy import AlertPolicy
 from .records import MessageCache, load_message
 
@@ -67,7 +68,8 @@ def active_alerts_for_place(
     (``cache``, the process-wide :data:`message_cache` by default).
     """
     policy = policy or AlertPolicy()
-    place = place or Place(tenant.ars)
+    if place is None or (place.ars == tenant.ars and not (place.area or place.names)):
+        place = tenant_place(session, tenant)  # with the tenant's names and area (W4)
     local = session.scalars(
         select(AlertRecord)
         .join(AlertTarget, AlertTarget.alert_id == AlertRecord.id)

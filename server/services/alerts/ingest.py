@@ -20,6 +20,7 @@ from ...domain.alerts import (
     receive,
     tick,
 )
+from ...domain.alerts.lifecycle import END_REASON_LABELS, REFUSED_REASONS, Change, EndReason
 from ...domain.alerts.ownership import (
     Issuer,
     OwnershipRefused,
@@ -28,15 +29,17 @@ from ...domain.alerts.ownership import (
     lookup_names,
 )
 from ...domain.alerts.policy import strip_nina_prefix
-from ...domain.alerts.relevance import warning_ars_codes
+from ...domain.alerts.relevance import Method, has_area, relevance
 from ...domain.errors import DomainError, PermissionDenied, ValidationFailed
 from ...models import (
     AlertRecord,
     AlertTarget,
     ApiToken,
+    Tenant,
 )
 from .. import audit
 from .access import alertable_tenants
+from .areas import tenant_place
 from .policy import HELD_PHASES, MAX_REFERENCES, AlertPolicy
 from .records import Incoming, Outcome, _archive_incoming, _fill_header, _tracked
 
@@ -87,19 +90,24 @@ def _write_back(
             session.add(record)
             records[key] = record
         if incoming is not None and (
-            record.sent is None or record.sent != t.alert.sent or not record.sender
+            record.sent is None
+            or record.sent != t.alert.sent
+            or record.nina_version != t.version
+            or not record.sender
         ):
             _fill_header(record, t.alert, t.source, policy)
             record.received_at = now
             _archive_incoming(session, record, incoming, now)
             for tenant in incoming.targets:
                 if all(tg.tenant_id != tenant.id for tg in record.targets):
-                    record.targets.append(AlertTarget(tenant=tenant))
+                    matched = incoming.matches.get(tenant.id, "")
+                    record.targets.append(AlertTarget(tenant=tenant, matched_by=matched))
         record.phase = t.phase.value
         record.all_clear_until = t.all_clear_until
         record.ended_at = t.ended_at
         record.end_reason = t.end_reason.value if t.end_reason else None
         record.missing_polls = t.missing_polls
+        record.nina_version = t.version
     session.flush()
     for key, t in state.entries.items():
         if t.replaced_by and key in records and t.replaced_by in records:
@@ -179,20 +187,58 @@ def fold(
     state, changes = receive(
         state, alert, now, source=incoming.source, key=alert.identifier, config=policy.lifecycle
     )
-    if any(c.kind is ChangeKind.DUPLICATE for c in changes):
-        record = before[alert.identifier]
-        if incoming.direction == "received":
-            # kept (W14), but not the record's current document
-            _archive_incoming(session, record, incoming, now, direction="duplicate")
-        return Outcome(record, changes, duplicate=True)
+    side = _side_delivery(changes)
+    if side is not None:
+        return _keep_aside(session, before[alert.identifier], incoming, changes, side, now)
     records = _write_back(
         session, feed_key, before, state, {alert.identifier: incoming}, policy, now
     )
     for change in changes:
         log.info("alert=%s feed=%s event=%s", change.key, feed_key or "local", change.kind.value)
+    refused = next((c.detail for c in changes if c.kind is ChangeKind.REFUSED), "")
     # Displays showing warnings must learn of it at once (their long-polls wake on commit).
     notify.mark_changed(session, notify.ALERTS)
-    return Outcome(records[alert.identifier], changes, touched=list(records.values()))
+    return Outcome(
+        records[alert.identifier], changes, touched=list(records.values()), refused=refused
+    )
+
+
+def _side_delivery(changes: Iterable[Change]) -> str | None:
+    """``duplicate`` or ``out_of_order`` if the message leaves the lifecycle unchanged."""
+    for change in changes:
+        if change.kind is ChangeKind.DUPLICATE:
+            return "duplicate"
+        if change.kind is ChangeKind.OUT_OF_ORDER:
+            return "out_of_order"
+    return None
+
+
+def _keep_aside(
+    session: Session,
+    record: AlertRecord,
+    incoming: Incoming,
+    changes: tuple[Change, ...],
+    side: str,
+    now: datetime,
+) -> Outcome:
+    """Archive a repeated or outdated message (W14) without applying it (W5, W6)."""
+    if incoming.direction == "received":
+        _archive_incoming(session, record, incoming, now, direction=side)
+    refused = ""
+    if record.end_reason in {r.value for r in REFUSED_REASONS}:
+        refused = (
+            "Diese Meldung wurde bereits abgelehnt: "
+            + (END_REASON_LABELS[EndReason(record.end_reason)])
+        )
+    if side == "out_of_order":
+        log.warning(
+            "alert=%s event=out_of_order sent=%s stored_sent=%s",
+            record.identifier,
+            incoming.alert.sent.isoformat(),
+            record.sent_text,
+        )
+        return Outcome(record, changes, out_of_order=True)
+    return Outcome(record, changes, duplicate=True, refused=refused)
 
 
 # --- control-centre API ----------------------------------------------------------------
@@ -201,6 +247,43 @@ def fold(
 def _overlaps(code: str, ars: str) -> bool:
     """The warning area and the tenant's territory intersect (one contains the other)."""
     return ars_covers(code, ars) or ars_covers(ars, code)
+
+
+def api_targets(session: Session, token: ApiToken, alert: Alert) -> dict[Tenant, str]:
+    """The tenants a control centre's message is for, each with the key that matched (W4).
+
+    The keys decide in W4's order against each tenant the token may warn (its own and
+    those that allowed it), areas overlapping: a Landkreis's token reaches a town whose
+    ARS, warn cell, area or name the message names. A message without any area, or with
+    only a description naming none of them, is for the token's own tenant. A message
+    whose keys name only tenants that did not allow the token is refused
+    (:class:`AlertRefused`); one that names no tenant of this installation at all gets
+    no target: it is stored, shown to the system admin and on no display.
+    """
+    if not has_area(alert):
+        return {token.tenant: Method.TOKEN.value}
+    allowed = alertable_tenants(session, token.tenant)
+    found: dict[Tenant, str] = {}
+    decided = False
+    for tenant in allowed:
+        verdict = relevance(alert, tenant_place(session, tenant), overlap=True)
+        decided = decided or verdict.method is not None
+        if verdict.relevant:
+            found[tenant] = verdict.key
+    if found:
+        return found
+    if not decided:
+        return {token.tenant: Method.TOKEN.value}
+    ids = {t.id for t in allowed}
+    others = session.scalars(select(Tenant).where(Tenant.active, Tenant.id.not_in(ids))).all()
+    if any(relevance(alert, tenant_place(session, t), overlap=True).relevant for t in others):
+        raise AlertRefused(
+            PermissionDenied.status,
+            "area_outside",
+            "Das Warngebiet der Meldung liegt außerhalb der Mandanten, für die dieser "
+            "Zugang warnen darf.",
+        )
+    return {}
 
 
 class AlertRefused(DomainError):
@@ -264,21 +347,12 @@ def receive_from_api(
     (:mod:`server.domain.alerts.ownership`); both raise :class:`AlertRefused` after
     writing an ``alert.refused`` row to the audit chain.
     """
-    allowed = alertable_tenants(session, token.tenant)
-    codes = warning_ars_codes(alert)
-    if codes:
-        targets = [t for t in allowed if any(_overlaps(c, t.ars) for c in codes)]
-        if not targets:
-            refused = AlertRefused(
-                PermissionDenied.status,
-                "area_outside",
-                "Das Warngebiet der Meldung liegt außerhalb der Mandanten, für die dieser "
-                "Zugang warnen darf.",
-            )
-            _record_refusal(session, token, alert, refused, now)
-            raise refused
-    else:
-        targets = [token.tenant]
+    try:
+        matches = api_targets(session, token, alert)
+    except AlertRefused as outside:
+        _record_refusal(session, token, alert, outside, now)
+        raise
+    targets = list(matches)
     incoming = Incoming(
         alert=alert,
         raw=raw,
@@ -290,6 +364,7 @@ def receive_from_api(
         issuer=token.tenant,
         token=token,
         targets=targets,
+        matches={t.id: key for t, key in matches.items()},
     )
     try:
         outcome = fold(session, incoming, now, policy)
@@ -297,7 +372,10 @@ def receive_from_api(
         refused = AlertRefused(exc.status, exc.reason.value, exc.message, exc.identifier)
         _record_refusal(session, token, alert, refused, now)
         raise refused from None
-    if not outcome.duplicate:
+    if outcome.refused and not outcome.duplicate:
+        refusal = AlertRefused(422, EndReason.PREDATES_REFERENCE.value, outcome.refused)
+        _record_refusal(session, token, alert, refusal, now)
+    elif not outcome.duplicate and not outcome.out_of_order:
         audit.record(
             session,
             now=now,

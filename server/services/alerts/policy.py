@@ -36,6 +36,9 @@ class AlertPolicy:
     all_clear_for: timedelta = timedelta(minutes=15)
     banner_sources: tuple[str, ...] = ()
     stale_after: timedelta = timedelta(minutes=3)
+    # False: the operator did not switch NINA on (AUSHANG_NINA_ENABLED); pages say so
+    # instead of reporting a feed that never answered.
+    nina_enabled: bool = True
 
     @property
     def table(self) -> PriorityTable:
@@ -61,4 +64,5 @@ def policy_from_config(config: Mapping[str, Any]) -> AlertPolicy:
         all_clear_for=timedelta(minutes=float(config.get("AUSHANG_ALERT_ALL_CLEAR_MINUTES", 15))),
         banner_sources=tuple(config.get("AUSHANG_ALERT_BANNER_SOURCES", ()) or ()),
         stale_after=timedelta(minutes=int(config.get("AUSHANG_NINA_STALE_MINUTES", 3))),
+        nina_enabled=bool(config.get("AUSHANG_NINA_ENABLED", True)),
     )

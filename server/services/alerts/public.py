@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,8 +29,13 @@ def public_alerts(session: Session, tenant: Tenant, now: datetime) -> list[Displ
     ]
 
 
-def find_document(session: Session, identifier: str) -> AlertRecord:
+def find_document(
+    session: Session, identifier: str, *, may_see: Callable[[AlertRecord], bool] | None = None
+) -> AlertRecord:
     """The record behind a stable CAP URL; only Actual+Public messages are public.
+
+    ``Exercise`` and ``Test`` messages (W7) are served only if ``may_see(record)`` says
+    so (staff of a tenant the message concerns); for everyone else they do not exist.
 
     NINA's copy wins over a local message with the same identifier: a control centre
     that sent NINA's identifier before NINA published it must not put its own document
@@ -45,6 +51,7 @@ def find_document(session: Session, identifier: str) -> AlertRecord:
         or record.document is None
         or record.scope != "Public"
         or record.phase in HELD_PHASES
+        or (record.status != "Actual" and not (may_see is not None and may_see(record)))
     ):
         raise NotFound("Meldung nicht gefunden.")
     return record

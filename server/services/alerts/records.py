@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -135,6 +135,7 @@ def _tracked(record: AlertRecord) -> Tracked:
         ended_at=record.ended_at,
         end_reason=EndReason(record.end_reason) if record.end_reason else None,
         missing_polls=record.missing_polls,
+        version=record.nina_version,
     )
 
 
@@ -223,6 +224,8 @@ class Incoming:
     user: User | None = None
     token: ApiToken | None = None
     targets: Sequence[Tenant] = ()
+    # Tenant id -> the W4 key that made the message relevant there ("warncell:8…").
+    matches: Mapping[int, str] = field(default_factory=dict)
     # A held record (awaiting confirmation) that becomes this message's record.
     held: AlertRecord | None = None
 
@@ -233,3 +236,7 @@ class Outcome:
     changes: tuple[Change, ...]
     duplicate: bool = False
     touched: list[AlertRecord] = field(default_factory=list)
+    # An older message than the stored one: archived, not applied (W6).
+    out_of_order: bool = False
+    # Why the message was refused (an Update/Cancel older than its reference), German.
+    refused: str = ""

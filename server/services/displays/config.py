@@ -42,6 +42,7 @@ class DisplayInput:
     category_ids: list[int] = field(default_factory=list)
     group_ids: list[int] = field(default_factory=list)
     notice_duration_s: int | None = 15
+    max_pages: int | None = 3
     cycle_limit_s: int | None = 300
     screen_schedule: list[dict[str, object]] = field(default_factory=list)
     extra_errors: dict[str, str] = field(default_factory=dict)
@@ -86,6 +87,8 @@ def _validate(session: Session, tenant: Tenant, data: DisplayInput) -> None:
             errors.update(exc.field_errors)
     if data.notice_duration_s is None or not 3 <= data.notice_duration_s <= 600:
         errors.setdefault("notice_duration_s", "Sekunden zwischen 3 und 600.")
+    if data.max_pages is None or not 0 <= data.max_pages <= 100:
+        errors.setdefault("max_pages", "Zwischen 1 und 100 Seiten, 0 für alle Seiten.")
     if data.cycle_limit_s is None or not 30 <= data.cycle_limit_s <= 3600:
         errors.setdefault("cycle_limit_s", "Sekunden zwischen 30 und 3600.")
     if not data.all_categories:
@@ -107,6 +110,7 @@ def _apply(session: Session, tenant: Tenant, display: Display, data: DisplayInpu
     display.test_display = data.test_display
     display.all_categories = data.all_categories
     display.notice_duration_s = int(data.notice_duration_s or 15)
+    display.max_pages = int(data.max_pages or 0)
     display.cycle_limit_s = int(data.cycle_limit_s or 300)
     display.screen_schedule = json.dumps(data.screen_schedule, separators=(",", ":"))
     display.categories = (
@@ -207,6 +211,7 @@ def save_display(
             "categories": None if display.all_categories else [c.name for c in display.categories],
             "groups": [g.name for g in display.groups],
             "notice_duration_s": display.notice_duration_s,
+            "max_pages": display.max_pages,
         },
     )
     return display

@@ -19,6 +19,7 @@ from ...domain.errors import Conflict, NotFound, PermissionDenied, ValidationFai
 from ...models import Display, PairingRequest, ProvisioningToken, Tenant, User
 from ...security import new_token, token_hash
 from .. import audit
+from . import reports
 
 PAIRING_TTL = timedelta(minutes=30)
 COLLECT_TTL = timedelta(minutes=10)
@@ -41,6 +42,15 @@ class Issued:
     token: str
 
 
+@dataclass
+class Pending:
+    """A device with a new identity under the hostname of an existing display: it shows a
+    pairing code until staff choose "Gerät tauschen" or a new display."""
+
+    pairing: PairingRequest
+    secret: str
+
+
 def normalise_code(raw: str) -> str:
     text = "".join(c for c in (raw or "").upper() if c.isalnum())
     return f"{text[:3]}-{text[3:]}" if len(text) == 6 else text
@@ -61,7 +71,13 @@ def _new_code(session: Session, now: datetime) -> str:
 
 
 def start_pairing(
-    session: Session, *, player_version: str, hostname: str, remote_addr: str, now: datetime
+    session: Session,
+    *,
+    player_version: str,
+    hostname: str,
+    remote_addr: str,
+    now: datetime,
+    device_key: str = "",
 ) -> tuple[PairingRequest, str]:
     secret = secrets.token_hex(24)
     pairing = PairingRequest(
@@ -72,6 +88,7 @@ def start_pairing(
         remote_addr=remote_addr[:100],
         created_at=now,
         expires_at=now + PAIRING_TTL,
+        device_key_hash=token_hash(device_key) if device_key else None,
     )
     session.add(pairing)
     session.flush()
@@ -101,6 +118,9 @@ def collect(session: Session, code: str, claim_secret: str, now: datetime) -> Is
     token = _issue(display, now)
     display.player_version = pairing.player_version or display.player_version
     display.hostname = pairing.hostname or display.hostname
+    # Pairing a code onto a display is how a device is swapped: the new identity replaces
+    # the old one, whose token _issue has just replaced.
+    display.device_key_hash = pairing.device_key_hash or display.device_key_hash
     pairing.collected_at = now
     session.flush()
     audit.record(
@@ -163,7 +183,15 @@ def enrol_with_provisioning(
     player_version: str,
     hostname: str,
     now: datetime,
-) -> Issued:
+    device_key: str = "",
+    remote_addr: str = "",
+) -> Issued | Pending:
+    """Enrol a player by provisioning key (D6), keeping one display per device.
+
+    The same device identity returns its display (a reboot of a read-only Pi, a wiped
+    cache); a new identity under the hostname of a display that has one is held as a
+    "Gerät tauschen" candidate for staff instead of becoming a silent duplicate.
+    """
     prov = session.scalar(
         select(ProvisioningToken).where(
             ProvisioningToken.token_hash == token_hash(provisioning_token)
@@ -171,6 +199,28 @@ def enrol_with_provisioning(
     )
     if prov is None or prov.revoked_at is not None:
         raise PermissionDenied("Der Bereitstellungsschlüssel ist unbekannt oder widerrufen.")
+    # Players without an identity (older versions) keep the old rule: a new display.
+    key_hash = token_hash(device_key) if device_key else None
+    known = _display_for(session, prov.tenant_id, key_hash, hostname, now) if key_hash else None
+    # A new identity for a display with one, or any device for a display staff revoked:
+    # staff decide.
+    if known is not None and (
+        known.device_key_hash not in (None, key_hash) or known.revoked_at is not None
+    ):
+        pairing, secret = start_pairing(
+            session,
+            player_version=player_version,
+            hostname=hostname,
+            remote_addr=remote_addr,
+            now=now,
+            device_key=device_key,
+        )
+        pairing.candidate_display_id = known.id
+        pairing.provisioning_token_id = prov.id
+        session.flush()
+        return Pending(pairing, secret)
+    if known is not None and key_hash is not None:
+        return _reenrol(session, known, key_hash, player_version, hostname, now)
     if prov.max_uses is not None and prov.uses >= prov.max_uses:
         raise PermissionDenied("Der Bereitstellungsschlüssel ist aufgebraucht.")
     name = (hostname or "").strip()[:150] or "Neues Gerät"
@@ -180,6 +230,7 @@ def enrol_with_provisioning(
         hostname=hostname[:200],
         player_version=player_version[:50],
         created_at=now,
+        device_key_hash=key_hash,
     )
     if prov.group is not None:
         display.groups.append(prov.group)
@@ -200,6 +251,104 @@ def enrol_with_provisioning(
         details={"method": "provisioning", "token": prov.name, "hostname": hostname},
     )
     return Issued(display, token)
+
+
+def _display_for(
+    session: Session, tenant_id: int, key_hash: str, hostname: str, now: datetime
+) -> Display | None:
+    # The display of this device identity; else an offline one of the same hostname (a
+    # re-imaged device, or a display enrolled before players had an identity). A device
+    # cannot be in two places: while that display is online, or before it was ever seen
+    # (devices of a roll-out enrolling at once), a second device sharing its hostname
+    # ("raspberrypi") is a new display. Retired ones never count.
+    active = (Display.tenant_id == tenant_id, Display.retired_at.is_(None))
+    own = session.scalar(select(Display).where(*active, Display.device_key_hash == key_hash))
+    name = hostname.strip()[:200]
+    if own is not None or not name:
+        return own
+    same_name = session.scalar(
+        select(Display).where(*active, Display.hostname == name).order_by(Display.id).limit(1)
+    )
+    if same_name is None or same_name.last_seen is None or reports.is_online(same_name, now):
+        return None
+    return same_name
+
+
+def _reenrol(
+    session: Session,
+    display: Display,
+    key_hash: str,
+    player_version: str,
+    hostname: str,
+    now: datetime,
+) -> Issued:
+    adopted = display.device_key_hash is None
+    display.device_key_hash = key_hash
+    display.player_version = player_version[:50] or display.player_version
+    display.hostname = hostname[:200] or display.hostname
+    token = _issue(display, now)
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        action="display.reenrolled",
+        object_type="display",
+        object_id=display.id,
+        actor="player",
+        tenant_id=display.tenant_id,
+        details={"method": "provisioning", "hostname": hostname, "identity_adopted": adopted},
+    )
+    return Issued(display, token)
+
+
+def swap_candidates(session: Session, tenant: Tenant, now: datetime) -> list[PairingRequest]:
+    """Devices waiting for staff to decide "Gerät tauschen" (newest first)."""
+    return list(
+        session.scalars(
+            select(PairingRequest)
+            .join(Display, Display.id == PairingRequest.candidate_display_id)
+            .where(
+                Display.tenant_id == tenant.id,
+                PairingRequest.display_id.is_(None),
+                PairingRequest.expires_at > now,
+            )
+            .order_by(PairingRequest.id.desc())
+        )
+    )
+
+
+def decide_swap(
+    session: Session,
+    tenant: Tenant,
+    user: User,
+    pairing_id: int,
+    now: datetime,
+    *,
+    as_new: bool,
+) -> Display:
+    """Staff take a waiting device as the candidate display's new device ("Gerät
+    tauschen", its records stay) or as a display of its own."""
+    pairing = session.get(PairingRequest, pairing_id)
+    candidate = pairing.candidate_display if pairing is not None else None
+    if pairing is None or candidate is None or candidate.tenant_id != tenant.id:
+        raise NotFound("Dieses wartende Gerät gibt es nicht (mehr).")
+    if pairing.display_id is not None or pairing.expires_at <= now:
+        raise Conflict(
+            "Über dieses Gerät wurde bereits entschieden oder die Anfrage ist abgelaufen."
+        )
+    target = candidate
+    if as_new:
+        name = (pairing.hostname or "Neues Gerät")[:150]
+        target = Display(
+            tenant_id=tenant.id, name=f"{name} (neu)", hostname=pairing.hostname, created_at=now
+        )
+        prov = pairing.provisioning_token
+        if prov is not None and prov.group is not None:
+            target.groups.append(prov.group)
+        session.add(target)
+        session.flush()
+    pair(session, tenant, user, pairing.code, target, now)
+    return target
 
 
 def create_provisioning_token(
@@ -261,6 +410,27 @@ def revoke_provisioning_token(
             details={"name": token.name},
         )
     return token
+
+
+def retire_display(session: Session, display: Display, user: User, now: datetime) -> None:
+    """Außer Betrieb: the token stops working, the record and its evidence stay, and its
+    device identity no longer returns it (a re-enrolled device becomes a new display)."""
+    if display.retired_at is not None:
+        raise Conflict("Diese Anzeige ist bereits außer Betrieb.")
+    display.retired_at = now
+    display.revoked_at = display.revoked_at or now
+    display.token_hash = None
+    session.flush()
+    audit.record(
+        session,
+        now=now,
+        action="display.retire",
+        object_type="display",
+        object_id=display.id,
+        actor=user,
+        tenant_id=display.tenant_id,
+        details={"name": display.name},
+    )
 
 
 def revoke_display(session: Session, display: Display, user: User, now: datetime) -> None:

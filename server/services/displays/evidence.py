@@ -112,6 +112,115 @@ def _outage_record(outage: Outage, notice: Notice, tz: str) -> dict[str, Any]:
     }
 
 
+Play = tuple[str | None, int, datetime, datetime]  # version hash, count, first, last
+OnScreen = tuple[int, datetime, datetime]  # heartbeats naming the notice: count, first, last
+
+
+def _plays(
+    session: Session, notice: Notice, start: datetime, until: datetime
+) -> dict[int, list[Play]]:
+    plays: dict[int, list[Play]] = {}
+    rows = session.execute(
+        select(
+            PlayEvent.display_id,
+            PlayEvent.version_hash,
+            func.count(),
+            func.min(PlayEvent.at),
+            func.max(PlayEvent.at),
+        )
+        .join(Display, Display.id == PlayEvent.display_id)
+        .where(
+            Display.tenant_id == notice.tenant_id,
+            PlayEvent.notice_id == notice.id,
+            PlayEvent.kind == "play",
+            PlayEvent.at >= start,
+            PlayEvent.at < until,
+        )
+        .group_by(PlayEvent.display_id, PlayEvent.version_hash)
+    ).all()
+    for display_id, version_hash, count, first, last in rows:
+        plays.setdefault(display_id, []).append((version_hash, int(count), first, last))
+    return plays
+
+
+def _on_screen(
+    session: Session, notice: Notice, start: datetime, until: datetime
+) -> dict[int, OnScreen]:
+    # A heartbeat names the item on screen at that moment: evidence as well. The
+    # player API keeps the claim only for a notice it sent that display (sent.py);
+    # the tenant condition also keeps rows from before that check out.
+    on_screen: dict[int, OnScreen] = {}
+    for display_id, count, first, last in session.execute(
+        select(
+            Heartbeat.display_id,
+            func.count(),
+            func.min(Heartbeat.received_at),
+            func.max(Heartbeat.received_at),
+        )
+        .join(Display, Display.id == Heartbeat.display_id)
+        .where(
+            Display.tenant_id == notice.tenant_id,
+            Heartbeat.current_item.like(f"notice-{notice.id}-v%"),
+            Heartbeat.received_at >= start,
+            Heartbeat.received_at < until,
+        )
+        .group_by(Heartbeat.display_id)
+    ).all():
+        on_screen[display_id] = (int(count), first, last)
+    return on_screen
+
+
+def _window_record(
+    session: Session, display: Display, notice: Notice, start: datetime, until: datetime, tz: str
+) -> dict[str, Any]:
+    """The display's heartbeats and outages inside the window."""
+    count, first, last = session.execute(
+        select(
+            func.count(), func.min(Heartbeat.received_at), func.max(Heartbeat.received_at)
+        ).where(
+            Heartbeat.display_id == display.id,
+            Heartbeat.received_at >= start,
+            Heartbeat.received_at < until,
+        )
+    ).one()
+    outages = session.scalars(
+        select(Outage)
+        .where(
+            Outage.display_id == display.id,
+            Outage.started_at < until,
+            or_(Outage.ended_at.is_(None), Outage.ended_at > start),
+        )
+        .options(selectinload(Outage.decided_by))
+        .order_by(Outage.started_at)
+    ).all()
+    return {
+        "heartbeats": {"count": int(count), "first": _iso(first, tz), "last": _iso(last, tz)},
+        "outages": [_outage_record(o, notice, tz) for o in outages],
+    }
+
+
+def _record_note(
+    start: datetime | None,
+    now: datetime,
+    seen: list[datetime],
+    shown: list[Play],
+    versions: dict[str | None, int],
+    outages: list[dict[str, Any]],
+) -> str | None:
+    notes: list[str] = []
+    if start is None:
+        notes.append("Nicht ausgehängt.")
+    elif start > now:
+        notes.append("Aushang beginnt erst.")
+    elif not seen:
+        notes.append("Keine Wiedergabe gemeldet.")
+    elif any(p[0] not in versions for p in shown):
+        notes.append("Gemeldete Prüfsumme gehört zu keiner freigegebenen Fassung.")
+    if any(o["decision"] is None for o in outages):
+        notes.append("Ausfall ohne Entscheidung.")
+    return " ".join(notes) or None
+
+
 def display_records(session: Session, notice: Notice, now: datetime) -> list[dict[str, Any]]:
     """One record per display that carried ``notice``, as of ``now`` (legal boards first)."""
     tz = notice.tenant.timezone
@@ -119,50 +228,10 @@ def display_records(session: Session, notice: Notice, now: datetime) -> list[dic
     # What the displays can have shown so far: the window up to now.
     until = min(end, now) if end is not None else now
     versions = {v.content_hash: v.number for v in notice.released_versions}
-
-    plays: dict[int, list[tuple[str | None, int, datetime, datetime]]] = {}
-    on_screen: dict[int, tuple[int, datetime, datetime]] = {}
-    if start is not None and start < until:
-        rows = session.execute(
-            select(
-                PlayEvent.display_id,
-                PlayEvent.version_hash,
-                func.count(),
-                func.min(PlayEvent.at),
-                func.max(PlayEvent.at),
-            )
-            .join(Display, Display.id == PlayEvent.display_id)
-            .where(
-                Display.tenant_id == notice.tenant_id,
-                PlayEvent.notice_id == notice.id,
-                PlayEvent.kind == "play",
-                PlayEvent.at >= start,
-                PlayEvent.at < until,
-            )
-            .group_by(PlayEvent.display_id, PlayEvent.version_hash)
-        ).all()
-        for display_id, version_hash, count, first, last in rows:
-            plays.setdefault(display_id, []).append((version_hash, int(count), first, last))
-        # A heartbeat names the item on screen at that moment: evidence as well. The
-        # player API keeps the claim only for a notice it sent that display (sent.py);
-        # the tenant condition also keeps rows from before that check out.
-        for display_id, count, first, last in session.execute(
-            select(
-                Heartbeat.display_id,
-                func.count(),
-                func.min(Heartbeat.received_at),
-                func.max(Heartbeat.received_at),
-            )
-            .join(Display, Display.id == Heartbeat.display_id)
-            .where(
-                Display.tenant_id == notice.tenant_id,
-                Heartbeat.current_item.like(f"notice-{notice.id}-v%"),
-                Heartbeat.received_at >= start,
-                Heartbeat.received_at < until,
-            )
-            .group_by(Heartbeat.display_id)
-        ).all():
-            on_screen[display_id] = (int(count), first, last)
+    # Nothing can have been shown before the window opened.
+    window = (start, until) if start is not None and start < until else None
+    plays = _plays(session, notice, *window) if window else {}
+    on_screen = _on_screen(session, notice, *window) if window else {}
 
     records: list[dict[str, Any]] = []
     for display, state in _carrying_displays(session, notice, set(plays) | set(on_screen), now):
@@ -194,44 +263,9 @@ def display_records(session: Session, notice: Notice, now: datetime) -> list[dic
             "heartbeats": {"count": 0, "first": None, "last": None},
             "outages": [],
         }
-        if start is not None and start < until:
-            count, first, last = session.execute(
-                select(
-                    func.count(), func.min(Heartbeat.received_at), func.max(Heartbeat.received_at)
-                ).where(
-                    Heartbeat.display_id == display.id,
-                    Heartbeat.received_at >= start,
-                    Heartbeat.received_at < until,
-                )
-            ).one()
-            record["heartbeats"] = {
-                "count": int(count),
-                "first": _iso(first, tz),
-                "last": _iso(last, tz),
-            }
-            outages = session.scalars(
-                select(Outage)
-                .where(
-                    Outage.display_id == display.id,
-                    Outage.started_at < until,
-                    or_(Outage.ended_at.is_(None), Outage.ended_at > start),
-                )
-                .options(selectinload(Outage.decided_by))
-                .order_by(Outage.started_at)
-            ).all()
-            record["outages"] = [_outage_record(o, notice, tz) for o in outages]
-        notes: list[str] = []
-        if start is None:
-            notes.append("Nicht ausgehängt.")
-        elif start > now:
-            notes.append("Aushang beginnt erst.")
-        elif not seen:
-            notes.append("Keine Wiedergabe gemeldet.")
-        elif any(p[0] not in versions for p in shown):
-            notes.append("Gemeldete Prüfsumme gehört zu keiner freigegebenen Fassung.")
-        if any(o["decision"] is None for o in record["outages"]):
-            notes.append("Ausfall ohne Entscheidung.")
-        record["note"] = " ".join(notes) or None
+        if window:
+            record.update(_window_record(session, display, notice, *window, tz))
+        record["note"] = _record_note(start, now, seen, shown, versions, record["outages"])
         records.append(record)
     return records
 

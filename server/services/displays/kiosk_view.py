@@ -38,6 +38,8 @@ KIOSK_FILES = {
     "kiosk.js": "text/javascript; charset=utf-8",
     "paginate.js": "text/javascript; charset=utf-8",
     "precedence.js": "text/javascript; charset=utf-8",
+    "warnings.js": "text/javascript; charset=utf-8",
+    "board.js": "text/javascript; charset=utf-8",
 }
 # The player's own policy for the page (player/localserver.py), so the preview runs
 # the page under the same restrictions as a screen does.
@@ -161,6 +163,7 @@ def manifest_state(
                 "title": item.get("title", ""),
                 "url": blob_url(item["slide"]["sha256"]),
                 "duration_s": item["duration_s"],
+                "max_pages": item.get("max_pages"),
             }
         )
     warnings = [
@@ -170,6 +173,8 @@ def manifest_state(
     ]
     display = manifest.get("display") or {}
     flag = display.get("test_display")
+    board = manifest.get("board") or {}
+    crest = board.get("crest")
     state = {
         "enrolled": True,
         # The kiosk's precedence rule runs at this time (player.view.build_view).
@@ -177,6 +182,9 @@ def manifest_state(
         "test_display": flag if isinstance(flag, bool) else None,
         "pairing_code": None,
         "display_name": (manifest.get("display") or {}).get("name"),
+        "timezone": tz_name,
+        "kommune": board.get("kommune"),
+        "crest": blob_url(crest["sha256"]) if crest and has_file(crest["sha256"]) else None,
         "items": items,
         "warnings": warnings,
         "stale": False,

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -31,6 +30,7 @@ from ... import notify
 from ...domain.playlist import PlaylistEntry, next_boundary
 from ...models import ContentItem, DisplayChange, Notice, NoticeVersion, Tenant
 from ..files import BlobStore
+from . import board as board_svc
 from . import slides as slide_svc
 from .reports import AlertMetaCache, HeartbeatLimiter
 from .sent import Ref, SentLog
@@ -129,16 +129,6 @@ class DisplayCaches:
     heartbeat_limit: HeartbeatLimiter | None = None  # created by the player API from config
 
 
-_CACHES = "aushang_display_caches"
-
-
-def caches(app: Flask | None = None) -> DisplayCaches:
-    """The application's caches (the current one's by default), created on first use."""
-    extensions = (app or current_app).extensions
-    found = extensions.get(_CACHES)
-    return found if found is not None else extensions.setdefault(_CACHES, DisplayCaches())
-
-
 def scope_revisions(session: Session, scopes: tuple[str, ...]) -> int:
     rows = session.execute(
         select(DisplayChange.revision).where(DisplayChange.scope.in_(scopes))
@@ -191,8 +181,10 @@ def build_items(
         url = slide_svc.public_notice_url(base_url, tenant, notice)
         refs.add(Ref("notice", notice.id, version.number, version.content_hash))
         for slide in slide_svc.notice_slides(store, notice, version, snap.orientation, url):
+            capped = {"max_pages": snap.max_pages} if snap.max_pages and slide.paged else {}
             items.append(
                 {
+                    **capped,
                     "id": f"notice-{notice.id}-v{version.number}{slide.suffix}",
                     "kind": "notice",
                     "title": slide_svc.strip_bidi(version.title),
@@ -212,6 +204,7 @@ def build_items(
                     text_chars=slide.text_chars,
                     paged=slide.paged,
                     is_notice=True,
+                    max_pages=snap.max_pages,
                 )
             )
         moments.append(notice.ends_at)
@@ -241,11 +234,14 @@ def build_items(
             )
             moments.append(content.valid_until)
     screen = {"timezone": snap.tenant_tz, "schedule": json.loads(snap.schedule)}
-    fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)}'
+    board = board_svc.board_json(session, tenant, store)
+    fragment = f'"items":{_dumps(items)},"screen":{_dumps(screen)},"board":{_dumps(board)}'
     blobs: dict[str, str] = {}
     for item in items:
         for b in [item["slide"], *item["assets"]]:
             blobs[b["sha256"]] = b["media_type"]
+    if board["crest"] is not None:
+        blobs[board["crest"]["sha256"]] = board["crest"]["media_type"]
     return Part(
         fragment=fragment,
         digest=hashlib.sha256(fragment.encode()).hexdigest(),
@@ -320,8 +316,10 @@ def manifest_for(
     store: BlobStore,
     base_url: str,
     policy: Any,
+    cache: DisplayCaches,
 ) -> Manifest:
-    cache = caches()
+    """The display's manifest, from ``cache`` (the application's, ``runtime.caches()``)
+    where nothing it depends on changed."""
     items = cache.parts.get(
         ("items", snap.content_key),
         (snap.tenant_scope,),
@@ -355,15 +353,3 @@ def manifest_for(
         envelopes.clear()
     envelopes[snap.id] = (id(items), id(warnings), snap.name, manifest)
     return manifest
-
-
-def reset_caches(app: Flask | None = None) -> None:
-    """Forget the current application's built parts, manifests and token snapshots
-    (tests; the hub makes this unnecessary in production)."""
-    cache = caches(app)
-    cache.parts.clear()
-    cache.envelopes.clear()
-    cache.tokens.clear()
-    cache.alerts.clear()
-    cache.sent.clear()
-    cache.heartbeat_limit = None

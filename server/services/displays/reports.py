@@ -1,78 +1,47 @@
-"""What players report: heartbeats and proof of play (D1), warning acknowledgements, and
-the outages found in the heartbeat record (D2)."""
+"""What players report: heartbeats and proof of play (D1), and their retention.
+
+Acknowledgements are in ``acks``, online status and outages (D2) in ``outages``; their
+names are re-exported here, where the player API and the views know them."""
 
 from __future__ import annotations
 
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from ...domain.ars import nina_dashboard_key
-from ...domain.errors import NotFound, ValidationFailed
+from ...domain.errors import ValidationFailed
 from ...models import (
-    AlertDelivery,
-    AlertRecord,
-    AlertTarget,
     Display,
     Heartbeat,
     Notice,
     Outage,
     PlayEvent,
 )
-from .. import audit
+from .acks import AlertMeta as AlertMeta
+from .acks import AlertMetaCache as AlertMetaCache
+from .acks import ack_row as ack_row
+from .acks import alert_meta as alert_meta
+from .acks import store_acks as store_acks
+from .outages import ONLINE_WITHIN as ONLINE_WITHIN
+from .outages import SKEW_LIMIT_S as SKEW_LIMIT_S
+from .outages import decide_outage as decide_outage
+from .outages import detect_outages as detect_outages
+from .outages import is_online as is_online
+from .outages import skew_alarm as skew_alarm
 from .sent import Truth
-from .snapshot import DisplaySnapshot
+from .wire import _count, _num, _text, parse_utc
+from .wire import db_id as db_id
 
 _UUID_RE = re.compile(r"^[0-9a-f-]{36}$")
 _CODE_RE = re.compile(r"^[a-z0-9_]+$")
-_ID_RE = re.compile(r"^[0-9]{1,18}$")
 MAX_EVENTS = 500
-ONLINE_WITHIN = timedelta(seconds=150)  # heartbeats come at least every 60 s
-SKEW_LIMIT_S = 30.0  # D7
-
-
-def parse_utc(value: Any, field: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{field}: Zeitangabe fehlt.", {field: "Zeitangabe fehlt."})
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed(f"{field}: ungültige Zeitangabe.", {field: "RFC 3339"}) from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed(f"{field}: Zeitzone fehlt.", {field: "Mit Z angeben."})
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 lies before year 1 in UTC
-        raise ValidationFailed(f"{field}: ungültige Zeitangabe.", {field: "RFC 3339"}) from None
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _count(value: Any) -> int | None:
-    """A non-negative count that fits a BIGINT column; anything else is not a count."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
-        return value
-    return None
-
-
-def db_id(value: Any) -> int | None:
-    """An id sent as a string of ASCII digits that fits the database's integer keys."""
-    if isinstance(value, str) and _ID_RE.match(value):
-        return int(value)
-    return None
-
-
-def _text(value: Any, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) else None
 
 
 class HeartbeatLimiter:
@@ -189,6 +158,66 @@ def record_heartbeat(session: Session, display_id: int, body: Any, now: datetime
     return store_heartbeats(session.connection(), [heartbeat_row(display_id, body, now)])[0]
 
 
+def _event_row(n: int, ev: Any) -> PlayEvent:
+    """Event ``n`` of a batch as a row (without display and receipt); field errors name it."""
+    if not isinstance(ev, dict) or not _UUID_RE.match(str(ev.get("id", ""))):
+        raise ValidationFailed(f"Ereignis {n}: ungültige id.", {f"events[{n}]": "id"})
+    if ev.get("type") == "play":
+        version_hash = ev.get("version_hash")
+        row = PlayEvent(
+            kind="play",
+            item_id=_text(ev.get("item_id"), 100),
+            notice_id=db_id(ev.get("notice_id")),
+            version_hash=version_hash if isinstance(version_hash, str) else None,
+            at=parse_utc(ev.get("shown_at"), f"events[{n}].shown_at"),
+        )
+    elif ev.get("type") == "error":
+        code = ev.get("code")
+        if not isinstance(code, str) or not _CODE_RE.match(code):
+            raise ValidationFailed(f"Ereignis {n}: ungültiger code.", {})
+        row = PlayEvent(
+            kind="error",
+            code=code[:100],
+            message=_text(ev.get("message"), 2000) or "",
+            at=parse_utc(ev.get("at"), f"events[{n}].at"),
+        )
+    else:
+        raise ValidationFailed(f"Ereignis {n}: unbekannter Typ.", {f"events[{n}]": "type"})
+    row.event_id = ev["id"]
+    return row
+
+
+def _keep_genuine_proof(
+    session: Session, display: Display, rows: Iterable[PlayEvent], truth: Truth | None
+) -> None:
+    """Strip the notice from every play event that is no proof of play for it."""
+    rows = list(rows)
+    # Proof of play counts only for the display's own tenant's notices: another tenant's
+    # notice id or version hash in a forged event must not become evidence for it.
+    claimed = {row.notice_id for row in rows if row.notice_id is not None}
+    own = set(
+        session.scalars(
+            select(Notice.id).where(Notice.id.in_(claimed), Notice.tenant_id == display.tenant_id)
+        )
+        if claimed
+        else ()
+    )
+    if truth is not None:
+        truth.preload("notice", own)
+    for row in rows:
+        if row.kind != "play" or (row.notice_id is None and row.version_hash is None):
+            continue  # mixed-in content: no evidence claimed
+        genuine = row.notice_id in own and (
+            truth is None
+            or truth.sent("notice", row.notice_id, row.at, version_hash=row.version_hash)
+        )
+        if not genuine:
+            if truth is not None:
+                truth.rejected.append(f"Wiedergabe von {row.item_id or row.notice_id}")
+            row.notice_id = None
+            row.version_hash = None
+
+
 def record_events(
     session: Session, display: Display, body: Any, now: datetime, truth: Truth | None = None
 ) -> int:
@@ -204,58 +233,11 @@ def record_events(
         raise ValidationFailed(f"Höchstens {MAX_EVENTS} Ereignisse je Sendung.", {})
     rows: dict[str, PlayEvent] = {}
     for n, ev in enumerate(events):
-        if not isinstance(ev, dict) or not _UUID_RE.match(str(ev.get("id", ""))):
-            raise ValidationFailed(f"Ereignis {n}: ungültige id.", {f"events[{n}]": "id"})
-        if ev.get("type") == "play":
-            notice_id = ev.get("notice_id")
-            version_hash = ev.get("version_hash")
-            row = PlayEvent(
-                kind="play",
-                item_id=_text(ev.get("item_id"), 100),
-                notice_id=db_id(notice_id),
-                version_hash=version_hash if isinstance(version_hash, str) else None,
-                at=parse_utc(ev.get("shown_at"), f"events[{n}].shown_at"),
-            )
-        elif ev.get("type") == "error":
-            code = ev.get("code")
-            if not isinstance(code, str) or not _CODE_RE.match(code):
-                raise ValidationFailed(f"Ereignis {n}: ungültiger code.", {})
-            row = PlayEvent(
-                kind="error",
-                code=code[:100],
-                message=_text(ev.get("message"), 2000) or "",
-                at=parse_utc(ev.get("at"), f"events[{n}].at"),
-            )
-        else:
-            raise ValidationFailed(f"Ereignis {n}: unbekannter Typ.", {f"events[{n}]": "type"})
-        row.event_id = ev["id"]
+        row = _event_row(n, ev)
         row.display_id = display.id
         row.received_at = now
         rows.setdefault(row.event_id, row)
-    # Proof of play counts only for the display's own tenant's notices: another tenant's
-    # notice id or version hash in a forged event must not become evidence for it.
-    claimed = {row.notice_id for row in rows.values() if row.notice_id is not None}
-    own = set(
-        session.scalars(
-            select(Notice.id).where(Notice.id.in_(claimed), Notice.tenant_id == display.tenant_id)
-        )
-        if claimed
-        else ()
-    )
-    if truth is not None:
-        truth.preload("notice", own)
-    for row in rows.values():
-        if row.kind != "play" or (row.notice_id is None and row.version_hash is None):
-            continue  # mixed-in content: no evidence claimed
-        genuine = row.notice_id in own and (
-            truth is None
-            or truth.sent("notice", row.notice_id, row.at, version_hash=row.version_hash)
-        )
-        if not genuine:
-            if truth is not None:
-                truth.rejected.append(f"Wiedergabe von {row.item_id or row.notice_id}")
-            row.notice_id = None
-            row.version_hash = None
+    _keep_genuine_proof(session, display, rows.values(), truth)
     known = set(
         session.scalars(select(PlayEvent.event_id).where(PlayEvent.event_id.in_(list(rows))))
     )
@@ -264,123 +246,6 @@ def record_events(
             session.add(row)
     session.flush()
     return len(events)
-
-
-@dataclass(frozen=True)
-class AlertMeta:
-    """What deciding whether a display may acknowledge an alert needs."""
-
-    feed_key: str | None
-    received_at: datetime
-    target_tenants: frozenset[int]
-
-    def meant_for(self, snap: DisplaySnapshot) -> bool:
-        """Could the alert ever have been in this display's manifest? Local alerts
-        through the display's tenant being a target, NINA alerts through its Kreis
-        dashboard."""
-        if self.feed_key:
-            ours = {nina_dashboard_key(snap.place_ars), nina_dashboard_key(snap.tenant_ars)}
-            return self.feed_key in ours
-        return snap.tenant_id in self.target_tenants
-
-
-def alert_meta(session: Session, alert_id: int) -> AlertMeta | None:
-    row = session.execute(
-        select(AlertRecord.feed_key, AlertRecord.received_at).where(AlertRecord.id == alert_id)
-    ).first()
-    if row is None:
-        return None
-    targets = session.scalars(
-        select(AlertTarget.tenant_id).where(AlertTarget.alert_id == alert_id)
-    ).all()
-    return AlertMeta(row.feed_key, row.received_at, frozenset(targets))
-
-
-class AlertMetaCache:
-    """Alert facts for acknowledgements, kept while no alert changes: after a warning,
-    2,000 displays acknowledge the same alert within a second and need one query (the
-    first loads, the others wait for it instead of all querying at once)."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._entries: dict[int, tuple[int, AlertMeta | None]] = {}
-        self._lock = threading.Lock()
-        self._loading: dict[int, threading.Lock] = {}
-        self.limit = limit
-
-    def get(self, session: Session, alert_id: int) -> AlertMeta | None:
-        from ... import notify
-
-        generation = notify.hub.generation(notify.ALERTS)
-        entry = self._entries.get(alert_id)
-        if entry is not None and entry[0] == generation:
-            return entry[1]
-        with self._lock:
-            loading = self._loading.setdefault(alert_id, threading.Lock())
-        with loading:
-            generation = notify.hub.generation(notify.ALERTS)
-            entry = self._entries.get(alert_id)
-            if entry is not None and entry[0] == generation:
-                return entry[1]
-            meta = alert_meta(session, alert_id)
-            if notify.hub.generation(notify.ALERTS) == generation:
-                with self._lock:
-                    if len(self._entries) >= self.limit:
-                        self._entries.clear()
-                        self._loading.clear()
-                    self._entries[alert_id] = (generation, meta)
-            return meta
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._loading.clear()
-
-
-def ack_row(
-    snap: DisplaySnapshot, alert_id: int, meta: AlertMeta | None, body: Any, now: datetime
-) -> dict[str, Any]:
-    """A validated acknowledgement as a row; NotFound for an alert that was never meant
-    for this display (another tenant's, or none)."""
-    if meta is None or not meta.meant_for(snap):
-        raise NotFound("Diese Warnung gibt es nicht.")
-    delivered = parse_utc(body.get("delivered_at"), "delivered_at")
-    shown = body.get("shown_at")
-    shown_at = parse_utc(shown, "shown_at") if shown is not None else None
-    return {
-        "display_id": snap.id,
-        "alert_id": alert_id,
-        "delivered_at": delivered,
-        "received_at": now,
-        "shown_at": shown_at,
-        "latency_s": round((shown_at - meta.received_at).total_seconds(), 3) if shown_at else None,
-    }
-
-
-def store_acks(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Acknowledgements as INSERT … ON CONFLICT: idempotent, the first drawing counts,
-    whatever was stored before (one statement for many rows)."""
-    merged: dict[tuple[int, int], dict[str, Any]] = {}
-    for row in rows:  # the same display and alert twice in one batch: keep the first drawing
-        key = (row["display_id"], row["alert_id"])
-        if key not in merged or merged[key]["shown_at"] is None:
-            merged[key] = row
-    table = AlertDelivery.__table__
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    stmt = upsert(table)
-    first_shown = table.c.shown_at.is_(None)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.c.display_id, table.c.alert_id],
-            set_={
-                "shown_at": case((first_shown, stmt.excluded.shown_at), else_=table.c.shown_at),
-                "latency_s": case((first_shown, stmt.excluded.latency_s), else_=table.c.latency_s),
-            },
-        ),
-        list(merged.values()),
-    )
 
 
 # --- retention --------------------------------------------------------------------------
@@ -425,109 +290,3 @@ def thin_heartbeats(session: Session, now: datetime, keep_all_for: timedelta) ->
         deleted += result.rowcount or 0  # type: ignore[attr-defined]
     session.flush()
     return deleted
-
-
-# --- status for staff ------------------------------------------------------------------
-
-
-def is_online(display: Display, now: datetime) -> bool:
-    return display.last_seen is not None and now - display.last_seen <= ONLINE_WITHIN
-
-
-def skew_alarm(display: Display) -> bool:
-    return display.clock_skew_s is not None and abs(display.clock_skew_s) > SKEW_LIMIT_S
-
-
-# --- outages (D2) ----------------------------------------------------------------------
-
-
-def _notices_in_aushang(session: Session, display: Display, at: datetime) -> list[str]:
-    stmt = select(Notice.number).where(
-        Notice.tenant_id == display.tenant_id,
-        Notice.status == "released",
-        Notice.starts_at <= at,
-        Notice.ends_at > at,
-    )
-    if not display.all_categories:
-        stmt = stmt.where(Notice.category_id.in_([c.id for c in display.categories] or [-1]))
-    return list(session.scalars(stmt.order_by(Notice.number)))
-
-
-def detect_outages(session: Session, now: datetime, threshold: timedelta) -> int:
-    """Open one outage per heartbeat gap longer than ``threshold`` on a display that
-    carries a notice in Aushang; close it when heartbeats resume. Returns changes."""
-    changes = 0
-    displays = session.scalars(
-        select(Display).where(Display.enrolled_at.is_not(None), Display.revoked_at.is_(None))
-    ).all()
-    for display in displays:
-        open_outage = session.scalar(
-            select(Outage).where(Outage.display_id == display.id, Outage.ended_at.is_(None))
-        )
-        if open_outage is not None:
-            resumed = session.scalar(
-                select(func.min(Heartbeat.received_at)).where(
-                    Heartbeat.display_id == display.id,
-                    Heartbeat.received_at > open_outage.started_at,
-                )
-            )
-            if resumed is not None:
-                open_outage.ended_at = resumed
-                changes += 1
-            continue
-        last = display.last_seen or display.enrolled_at
-        if last is None or now - last <= threshold:
-            continue
-        already = session.scalar(
-            select(Outage.id).where(Outage.display_id == display.id, Outage.started_at == last)
-        )
-        if already is not None:
-            continue
-        numbers = _notices_in_aushang(session, display, last) or _notices_in_aushang(
-            session, display, now
-        )
-        if not numbers:
-            continue
-        session.add(
-            Outage(
-                display_id=display.id,
-                started_at=last,
-                detected_at=now,
-                notices=",".join(numbers),
-            )
-        )
-        changes += 1
-    session.flush()
-    return changes
-
-
-def decide_outage(
-    session: Session, outage: Outage, user: Any, decision: str, note: str, now: datetime
-) -> Outage:
-    from ..extensions import check_decision, extend_for_outage
-
-    outage.note = check_decision(decision, note)
-    outage.decision = decision
-    outage.decided_at = now
-    outage.decided_by_id = user.id
-    session.flush()
-    audit.record(
-        session,
-        now=now,
-        action="display.outage_decision",
-        object_type="display_outage",
-        object_id=outage.id,
-        actor=user,
-        tenant_id=outage.display.tenant_id,
-        details={
-            "display": outage.display.name,
-            "started_at": outage.started_at,
-            "ended_at": outage.ended_at,
-            "decision": decision,
-            "note": outage.note,
-            "notices": outage.notice_numbers,
-        },
-    )
-    if decision == "extend":  # the remedy: extend the notices' windows (issue 17)
-        extend_for_outage(session, outage, user, now)
-    return outage

@@ -1,10 +1,11 @@
 """Slides: each released notice version rendered once per orientation into
 self-contained HTML (templates/display/), stored content-addressed in the blob store.
 
-A slide references its files (fonts, PDF page images) by the relative URL ``<sha256>``,
-which the player serves next to the slide. The text sits in one ``data-paged`` element
-that the kiosk page splits into pages, never truncating it (D4). PDF attachments become
-one slide per page image (pdftoppm from poppler-utils; this module is its only user).
+A slide references its files (fonts, pictures) by the relative URL ``<sha256>``, which the
+player serves next to the slide. The text sits in one ``data-paged`` element that the
+kiosk page splits into pages, never truncating it (D4). A PDF attachment is a line on the
+notice's slide with its page count (pdfinfo from poppler-utils; this module is its only
+user) and a pointer to the QR code: a PDF page shrunk to a screen is unreadable.
 
 Rendering is keyed by everything the slide shows, and the result is remembered in a
 small JSON index beside the blobs, so a version is rendered once, not per request, and
@@ -18,7 +19,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -31,12 +31,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ...config import PROJECT_ROOT
 from ...domain.playlist import TEXT_FONT_VH
 from ...models import Attachment, Notice, NoticeVersion, Tenant
+from ...processes import ToolError, run_tool
 from ..files import BlobStore
 
 log = logging.getLogger("aushang.slides")
 
-RENDER_VERSION = "3"  # 2: bidi controls removed; 3: the QR code stays on screen in portrait
-MAX_PDF_PAGES = 40
+RENDER_VERSION = "4"  # 2: bidi controls removed; 3: the QR code stays on screen in portrait;
+# 4: PDF attachments as a line "Anlage: … (siehe QR-Code)", not as unreadable page images
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/dejavu"),
@@ -257,35 +258,15 @@ def font_assets(store: BlobStore) -> list[dict[str, Any]]:
     return fonts
 
 
-def pdf_page_images(pdf: Path, max_pages: int = MAX_PDF_PAGES) -> tuple[list[bytes], int]:
-    """PNG images of the first pages and the page count; ([], 0) when it cannot."""
+def pdf_page_count(pdf: Path) -> int:
+    """The number of pages of a PDF (pdfinfo), 0 when it cannot be read."""
     try:
-        info = subprocess.run(
-            ["pdfinfo", str(pdf)], capture_output=True, timeout=30, check=True, text=True
-        ).stdout
-        match = re.search(r"^Pages:\s+(\d+)", info, re.M)
-        total = int(match.group(1)) if match else 0
-        with tempfile.TemporaryDirectory(prefix="aushang-pdf-") as tmp:
-            subprocess.run(
-                [
-                    "pdftoppm",
-                    "-png",
-                    "-scale-to",
-                    "1800",
-                    "-l",
-                    str(max_pages),
-                    str(pdf),
-                    os.path.join(tmp, "p"),
-                ],
-                capture_output=True,
-                timeout=180,
-                check=True,
-            )
-            files = sorted(Path(tmp).glob("p-*.png"), key=lambda p: int(p.stem.split("-")[-1]))
-            return [f.read_bytes() for f in files], max(total, len(files))
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        log.warning("event=pdf_render_failed file=%s error=%s", pdf.name, type(exc).__name__)
-        return [], 0
+        info = run_tool(["pdfinfo", str(pdf)], timeout=30, check=True).stdout
+    except (OSError, ToolError, ValueError) as exc:
+        log.warning("event=pdf_info_failed file=%s error=%s", pdf.name, type(exc).__name__)
+        return 0
+    match = re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE)
+    return int(match.group(1)) if match else 0
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -371,19 +352,30 @@ def notice_slides(
         "qr_svg": qr_svg(public_url),
     }
     text = notice_text(notice, version)
-    slides = [
-        Slide(
-            "",
-            _put_html(store, _render("notice.html", text=text, **common)),
-            font_blobs,
-            len(text),
-            True,
-        )
-    ]
-    for n, attachment in enumerate(version.attachments, start=1):
-        slides += _attachment_slides(store, attachment, n, common, font_blobs)
+    numbered = list(enumerate(version.attachments, start=1))
+    # A PDF page shrunk to a screen is unreadable from any distance: a line on the notice's
+    # slide names it, and the QR code leads to it (issue 16). Pictures keep their slide.
+    lines = [_attachment_line(store, a, n) for n, a in numbered if _is_pdf(a)]
+    doc = _render("notice.html", text=text, attachment_lines=lines, **common)
+    slides = [Slide("", _put_html(store, doc), font_blobs, len(text), True)]
+    for n, attachment in numbered:
+        if not _is_pdf(attachment):
+            slides += _attachment_slides(store, attachment, n, common, font_blobs)
     _write_index(store, key, slides)
     return slides
+
+
+def _is_pdf(attachment: Attachment) -> bool:
+    return attachment.media_type == "application/pdf"
+
+
+def _attachment_line(store: BlobStore, attachment: Attachment, n: int) -> str:
+    name = attachment.title or attachment.filename
+    pages = (
+        pdf_page_count(store.path_for(attachment.sha256)) if store.exists(attachment.sha256) else 0
+    )
+    size = f"PDF, {pages} Seite{'n' if pages != 1 else ''}" if pages else "PDF"
+    return f"Anlage {n}: {name} ({size}, siehe QR-Code)"
 
 
 def _attachment_slides(
@@ -396,10 +388,7 @@ def _attachment_slides(
     name = attachment.title or attachment.filename
     images: list[tuple[bytes, str]] = []
     total = 0
-    if attachment.media_type == "application/pdf" and store.exists(attachment.sha256):
-        pages, total = pdf_page_images(store.path_for(attachment.sha256))
-        images = [(p, "image/png") for p in pages]
-    elif attachment.media_type in ("image/png", "image/jpeg") and store.exists(attachment.sha256):
+    if attachment.media_type in ("image/png", "image/jpeg") and store.exists(attachment.sha256):
         total = 1
         if image_too_large(store.path_for(attachment.sha256)) is None:
             images = [(store.read(attachment.sha256), attachment.media_type)]

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from ... import notify
@@ -41,6 +41,7 @@ class DisplaySnapshot:
     notice_duration_s: int
     cycle_limit_s: int
     enrolled: bool
+    max_pages: int = 0  # pages of one notice per cycle; 0 = all
 
     @property
     def tenant_scope(self) -> str:
@@ -57,6 +58,7 @@ class DisplaySnapshot:
             self.schedule,
             self.tenant_tz,
             self.notice_duration_s,
+            self.max_pages,
         )
 
     @property
@@ -71,7 +73,9 @@ class DisplaySnapshot:
 def applicable_content(session: Session, display: Display) -> list[ContentItem]:
     """Content items for all displays of the tenant, the display's groups, or itself."""
     group_ids = [g.id for g in display.groups]
-    conditions = [ContentItem.display_id.is_(None) & ContentItem.group_id.is_(None)]
+    conditions: list[ColumnElement[bool]] = [
+        ContentItem.display_id.is_(None) & ContentItem.group_id.is_(None)
+    ]
     if display.id is not None:
         conditions.append(ContentItem.display_id == display.id)
     if group_ids:
@@ -113,6 +117,7 @@ def snapshot_of(session: Session, display: Display) -> DisplaySnapshot:
         notice_duration_s=display.notice_duration_s,
         cycle_limit_s=display.cycle_limit_s,
         enrolled=display.enrolled,
+        max_pages=display.max_pages or 0,
     )
 
 

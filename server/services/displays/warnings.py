@@ -50,38 +50,70 @@ def _qr(store: BlobStore, url: str | None) -> dict[str, Any] | None:
     return {"url": url, "image": blob(sha, len(svg), "image/svg+xml")}
 
 
+def _main_info(alert: Any) -> tuple[list[Any], Any]:
+    """The info blocks with a headline, and the one to show first (German if any)."""
+    infos = [i for i in alert.infos if (i.headline or "").strip()]
+    german = next((i for i in infos if (i.language or "").lower().startswith("de")), None)
+    return infos, german or (infos[0] if infos else None)
+
+
+def _language_json(info: Any) -> dict[str, Any]:
+    fields = {
+        "language": _language(info.language),
+        "event": info.event or None,
+        "headline": (info.headline or "").strip(),
+        "description": info.description,
+        "instruction": info.instruction,
+        "sender_name": info.sender_name,
+        "web": info.web,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _texts_json(record: Any, main: Any) -> dict[str, str]:
+    """Headline, area, texts and sender of the first info block, with record fallbacks."""
+    if main is None:
+        return {
+            "headline": record.headline or record.event or "Warnung",
+            "area": "",
+            "description": "",
+            "instruction": "",
+            "sender": record.sender_name or record.sender,
+        }
+    areas = [a.area_desc.strip() for a in main.areas if a.area_desc.strip()]
+    return {
+        "headline": main.headline or record.headline or record.event or "Warnung",
+        "area": ", ".join(dict.fromkeys(areas)),
+        "description": main.description or "",
+        "instruction": main.instruction or "",
+        "sender": main.sender_name or record.sender_name or record.sender,
+    }
+
+
+def _times_json(record: Any, all_clear: bool) -> dict[str, str | None]:
+    from .manifest import isoz
+
+    return {
+        "sent": isoz(record.sent),
+        "expires": isoz(record.expires) if record.expires and not all_clear else None,
+        "entwarnung_until": isoz(record.all_clear_until)
+        if all_clear and record.all_clear_until
+        else None,
+    }
+
+
 def warning_json(item: Any, store: BlobStore, public_url: str | None = None) -> dict[str, Any]:
     """One :class:`~server.services.alerts.DisplayAlert` as the contract's ``warning``.
 
     The QR code links to the official message (CAP ``web``); a warning without one (a
     manual warning) links to ``public_url``, the tenant's public warning page."""
-    from .manifest import isoz
-
     record, alert, shown = item.record, item.alert, item.presentation
-    infos = [i for i in alert.infos if (i.headline or "").strip()]
-    german = next((i for i in infos if (i.language or "").lower().startswith("de")), None)
-    main = german or (infos[0] if infos else None)
+    infos, main = _main_info(alert)
     all_clear = shown.behaviour is Behaviour.ALL_CLEAR
     msg_type = "Cancel" if all_clear else record.msg_type
-    headline = (main.headline if main else "") or record.headline or record.event or "Warnung"
+    texts = _texts_json(record, main)
     web = next((i.web for i in infos if i.web), None) or public_url
-    areas = [a.area_desc.strip() for a in (main.areas if main else ()) if a.area_desc.strip()]
-    languages = [
-        {
-            k: v
-            for k, v in {
-                "language": _language(i.language),
-                "event": i.event or None,
-                "headline": (i.headline or "").strip(),
-                "description": i.description,
-                "instruction": i.instruction,
-                "sender_name": i.sender_name,
-                "web": i.web,
-            }.items()
-            if v is not None
-        }
-        for i in infos
-    ] or [{"language": "de", "headline": headline}]
+    times = _times_json(record, all_clear)
     return {
         "id": str(record.id),
         "identifier": record.identifier,
@@ -90,20 +122,19 @@ def warning_json(item: Any, store: BlobStore, public_url: str | None = None) -> 
         "behaviour": "takeover" if all_clear else shown.behaviour.value,
         "severity": record.severity if record.severity in SEVERITIES else "Unknown",
         "warnstufe": min(4, max(1, int(shown.warnstufe))),
-        "headline": headline,
-        "area": ", ".join(dict.fromkeys(areas)),
-        "description": (main.description if main else "") or "",
-        "instruction": (main.instruction if main else "") or "",
-        "sender": (main.sender_name if main else None) or record.sender_name or record.sender,
+        "headline": texts["headline"],
+        "area": texts["area"],
+        "description": texts["description"],
+        "instruction": texts["instruction"],
+        "sender": texts["sender"],
         "source": shown.source_label.removeprefix("Quelle: "),
-        "sent": isoz(record.sent),
-        "expires": isoz(record.expires) if record.expires and not all_clear else None,
-        "languages": languages,
+        "sent": times["sent"],
+        "expires": times["expires"],
+        "languages": [_language_json(i) for i in infos]
+        or [{"language": "de", "headline": texts["headline"]}],
         "qr": _qr(store, web),
         "slide": None,
-        "entwarnung_until": isoz(record.all_clear_until)
-        if all_clear and record.all_clear_until
-        else None,
+        "entwarnung_until": times["entwarnung_until"],
     }
 
 

@@ -99,7 +99,7 @@ def audit_details(raw: str) -> list[tuple[str, str]]:
             text = str(value)
         if key == "roles" and isinstance(value, list):  # role codes print in German
             text = ", ".join(ROLE_LABELS.get(str(v), str(v)) for v in value) or "–"
-        out.append((DETAIL_LABELS.get(key, key), text))
+        out.append((str(DETAIL_LABELS.get(key, key)), text))
     return out
 
 

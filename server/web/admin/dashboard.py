@@ -16,6 +16,7 @@ from ...security import tenant_staff_required
 from ...services import alerts as alert_svc
 from ...services import notices as svc
 from ...services import onboarding
+from ...services.displays.fleet import fleet_status
 from ..clock import request_now
 from . import bp
 
@@ -62,6 +63,7 @@ def dashboard():
         overdue=overdue,
         drafts=drafts,
         hint_due_on=svc.hint_due_on,
+        fleet=fleet_status(db.session, tenant, now),
         warnings=alert_svc.warning_status(
             db.session,
             tenant,

@@ -19,9 +19,10 @@ from flask import (
 )
 from sqlalchemy import select
 
-from ...domain.errors import NotFound, ValidationFailed
+from ...domain.errors import Conflict, NotFound, ValidationFailed
 from ...extensions import csrf, db
 from ...models import OUTAGE_DECISION_LABELS, Display, DisplayGroup, Outage, ProvisioningToken
+from ...runtime import caches
 from ...security import tenant_staff_required
 from ...services import alerts as alert_svc
 from ...services import limits
@@ -100,6 +101,56 @@ def display_pair():
         errors=errors,
         message=message,
     ), status
+
+
+@bp.route("/<tenant>/anzeigen/geraetetausch/<int:pairing_id>", methods=["POST"])
+@tenant_staff_required("admin")
+def display_swap(pairing_id: int):
+    """A device that enrolled with a new identity under a display's hostname: staff take
+    it as that display's new device ("Gerät tauschen") or as a display of its own."""
+    decision = request.form.get("decision", "")
+    if decision not in ("tauschen", "neu"):
+        flash("Bitte „Gerät tauschen“ oder „Als neue Anzeige aufnehmen“ wählen.", "error")
+        return redirect(url_for("admin.displays", tenant=g.tenant.slug)), 303
+    try:
+        target = enrolment.decide_swap(
+            db.session, g.tenant, actor(), pairing_id, request_now(), as_new=decision == "neu"
+        )
+    except (NotFound, Conflict) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.displays", tenant=g.tenant.slug)), 303
+    db.session.commit()
+    flash(
+        f"Das Gerät wird als „{target.name}“ aufgenommen; es holt sich seinen Zugang in "
+        "wenigen Sekunden. Nachweise und Einstellungen der Anzeige bleiben erhalten.",
+        "success",
+    )
+    return redirect(url_for("admin.display_detail", tenant=g.tenant.slug, display_id=target.id))
+
+
+@bp.route("/<tenant>/anzeigen/<int:display_id>/ausser-betrieb", methods=["POST"])
+@tenant_staff_required("admin")
+def display_retire(display_id: int):
+    display = svc.get_display(db.session, g.tenant, display_id)
+    if request.form.get("confirm") != "ja":
+        flash("Bitte bestätigen Sie, dass die Anzeige außer Betrieb geht.", "error")
+        return redirect(
+            url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display_id)
+        )
+    try:
+        enrolment.retire_display(db.session, display, actor(), request_now())
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            "Die Anzeige ist außer Betrieb. Ihre Nachweise bleiben erhalten; ein Gerät, das "
+            "sich neu anmeldet, wird eine neue Anzeige.",
+            "success",
+        )
+    return redirect(url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display_id))
 
 
 @bp.route("/<tenant>/anzeigen/schluessel", methods=["GET", "POST"])
@@ -211,6 +262,7 @@ def _manifest(display: Display):
         store=store(),
         base_url=base_url(),
         policy=alert_svc.policy_from_config(current_app.config),
+        cache=caches(),
     )
 
 
@@ -253,6 +305,8 @@ FRAME_SIZES = {"landscape": (1920, 1080), "portrait": (1080, 1920)}
 @bp.route(KIOSK_MOUNT + "kiosk.js", defaults={"name": "kiosk.js"})
 @bp.route(KIOSK_MOUNT + "paginate.js", defaults={"name": "paginate.js"})
 @bp.route(KIOSK_MOUNT + "precedence.js", defaults={"name": "precedence.js"})
+@bp.route(KIOSK_MOUNT + "warnings.js", defaults={"name": "warnings.js"})
+@bp.route(KIOSK_MOUNT + "board.js", defaults={"name": "board.js"})
 @tenant_staff_required("admin")
 def display_preview_kiosk(display_id: int, name: str):
     svc.get_display(db.session, g.tenant, display_id)

@@ -42,12 +42,43 @@ def base_url() -> str:
     return str(current_app.config["AUSHANG_BASE_URL"])
 
 
+SCREEN_LABELS = {"on": "an", "off": "aus", "unknown": "unbekannt"}
+SCREEN_METHOD_LABELS = {
+    "cec": "HDMI-CEC",
+    "wlr": "wlr-randr",
+    "none": "keine Bildschirmsteuerung",
+}
+
+
+def screen_text(screen: dict[str, Any] | None) -> str:
+    """The screen state of a heartbeat in German: "an (soll: aus) über HDMI-CEC"."""
+    if not screen:
+        return "–"
+    actual = SCREEN_LABELS.get(str(screen.get("actual")), "unbekannt")
+    desired = SCREEN_LABELS.get(str(screen.get("desired")), "unbekannt")
+    text = actual if actual == desired else f"{actual} (soll: {desired})"
+    method = screen.get("method")
+    return f"{text}, {SCREEN_METHOD_LABELS.get(str(method), str(method))}" if method else text
+
+
+def state_text(display: Display, online: bool) -> str:
+    """One German word for where a display stands (list, detail, dashboard)."""
+    if display.retired_at is not None:
+        return "Außer Betrieb"
+    if not display.enrolled:
+        return "Zugang widerrufen" if display.revoked_at else "Nicht gekoppelt"
+    return "Online" if online else "Offline"
+
+
 def status_of(display: Display, now: datetime) -> dict[str, Any]:
     screen = json.loads(display.screen_state) if display.screen_state else None
     error = json.loads(display.last_error) if display.last_error else None
     age = (now - display.last_seen).total_seconds() if display.last_seen else None
+    online = reports.is_online(display, now)
     return {
-        "online": reports.is_online(display, now),
+        "state": state_text(display, online),
+        "screen_text": screen_text(screen),
+        "online": online,
         "age_s": age,
         "skew_alarm": reports.skew_alarm(display),
         "screen": screen,
@@ -60,6 +91,7 @@ def status_of(display: Display, now: datetime) -> dict[str, Any]:
 def displays():
     now = request_now()
     rows = [(d, status_of(d, now)) for d in svc.list_displays(db.session, g.tenant)]
+    candidates = enrolment.swap_candidates(db.session, g.tenant, now)
     open_outages = (
         db.session.query(Outage)
         .join(Display)
@@ -70,6 +102,7 @@ def displays():
         "admin/displays/list.html",
         tenant=g.tenant,
         rows=rows,
+        candidates=candidates,
         open_outages=open_outages,
         is_admin=svc_is_admin(),
         groups=db.session.query(DisplayGroup).filter_by(tenant_id=g.tenant.id).all(),
@@ -100,6 +133,7 @@ def _form_from(display: Display | None) -> dict[str, Any]:
             "categories": [],
             "groups": [],
             "notice_duration_s": "15",
+            "max_pages": "3",
             "cycle_limit_s": "300",
             "schedule": [("", "", "")] * SCHEDULE_ROWS,
         }
@@ -121,6 +155,7 @@ def _form_from(display: Display | None) -> dict[str, Any]:
         "categories": [c.id for c in display.categories],
         "groups": [gr.id for gr in display.groups],
         "notice_duration_s": str(display.notice_duration_s),
+        "max_pages": str(display.max_pages),
         "cycle_limit_s": str(display.cycle_limit_s),
         "schedule": schedule,
     }
@@ -133,7 +168,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         (f.get(f"screen_days_{n}", ""), f.get(f"screen_on_{n}", ""), f.get(f"screen_off_{n}", ""))
         for n in range(SCHEDULE_ROWS)
     ]
-    form = {
+    form: dict[str, Any] = {
         "name": form_text("name"),
         "location": form_text("location"),
         "orientation": f.get("orientation", ""),
@@ -146,6 +181,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         "categories": [int(v) for v in f.getlist("categories") if v.isdigit()],
         "groups": [int(v) for v in f.getlist("groups") if v.isdigit()],
         "notice_duration_s": f.get("notice_duration_s", ""),
+        "max_pages": f.get("max_pages", ""),
         "cycle_limit_s": f.get("cycle_limit_s", ""),
         "schedule": rows,
     }
@@ -167,6 +203,7 @@ def _parse_form() -> tuple[svc.DisplayInput, dict[str, Any]]:
         category_ids=form["categories"],
         group_ids=form["groups"],
         notice_duration_s=parse_int(form["notice_duration_s"], "notice_duration_s", errors),
+        max_pages=parse_int(form["max_pages"] or "0", "max_pages", errors),
         cycle_limit_s=parse_int(form["cycle_limit_s"], "cycle_limit_s", errors),
         screen_schedule=schedule,
         extra_errors=errors,
@@ -247,8 +284,14 @@ def _render_detail(display: Display, errors=None, message=None, form=None, statu
         .all()
     )
     groups = db.session.query(DisplayGroup).filter_by(tenant_id=g.tenant.id).all()
+    candidates = [
+        c
+        for c in enrolment.swap_candidates(db.session, g.tenant, now)
+        if c.candidate_display_id == display.id
+    ]
     return render_template(
         "admin/displays/detail.html",
+        candidates=candidates,
         tenant=g.tenant,
         display=display,
         status=status_of(display, now),
@@ -282,7 +325,8 @@ def display_revoke(display_id: int):
     db.session.commit()
     flash(
         "Der Zugang der Anzeige wurde widerrufen. Das Gerät zeigt nun einen neuen "
-        "Kopplungscode. Hat es einen Bereitstellungsschlüssel, widerrufen Sie auch diesen.",
+        "Kopplungscode. Meldet es sich mit einem Bereitstellungsschlüssel wieder an, "
+        "entscheiden Sie hier, ob es wieder aufgenommen wird.",
         "success",
     )
     return redirect(url_for("admin.display_detail", tenant=g.tenant.slug, display_id=display_id))

@@ -9,6 +9,7 @@ from ...extensions import db
 from ...models import Feedback
 from ...security import tenant_staff_required
 from ...services import audit
+from ...uow import committed
 from ..clock import request_now
 from . import bp
 
@@ -27,6 +28,7 @@ def feedback_list():
 
 @bp.route("/<tenant>/rueckmeldungen/<int:feedback_id>/erledigt", methods=["POST"])
 @tenant_staff_required("admin")
+@committed
 def feedback_done(feedback_id: int):
     from flask_login import current_user
 
@@ -45,6 +47,5 @@ def feedback_done(feedback_id: int):
             actor=current_user._get_current_object(),
             tenant_id=g.tenant.id,
         )
-        db.session.commit()
         flash("Als erledigt markiert.", "success")
     return redirect(url_for("admin.feedback_list", tenant=g.tenant.slug))

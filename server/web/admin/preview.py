@@ -137,6 +137,8 @@ def _draft_state(draft: str) -> dict:
 @bp.route(KIOSK_BASE + "kiosk.js", defaults={"name": "kiosk.js"})
 @bp.route(KIOSK_BASE + "paginate.js", defaults={"name": "paginate.js"})
 @bp.route(KIOSK_BASE + "precedence.js", defaults={"name": "precedence.js"})
+@bp.route(KIOSK_BASE + "warnings.js", defaults={"name": "warnings.js"})
+@bp.route(KIOSK_BASE + "board.js", defaults={"name": "board.js"})
 @tenant_staff_required("alerter")
 def alert_preview_kiosk(draft: str, name: str) -> Response:
     """The kiosk page's own files, for the preview's iframe."""

@@ -3,23 +3,22 @@ passwords. Changes to accounts shared with other tenants stay with system admins
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from ...domain.errors import ValidationFailed
 from ...extensions import db
-from ...models import ROLE_LABELS, ROLES, Tenant, User
+from ...models import ROLE_LABELS, ROLES, User
 from ...security import tenant_staff_required
-from ...services import audit, limits, people
+from ...services import limits, people
 from ..auth import limit_key
 from . import bp
 from .common import actor, form_text, request_now
 
-# Answers "this address already has an account elsewhere" per tenant admin.
-TAKEN_ADDRESS_LIMIT = limits.Limit("user_taken_address", 5, timedelta(hours=1))
+# Invitations per tenant admin and hour: each one sends a mail to a stranger's address.
+INVITATION_LIMIT = limits.Limit("user_invitation", 30, timedelta(hours=1))
 
 ROLE_HINTS = {
     "editor": "verfasst Bekanntmachungen und legt sie zur Freigabe vor",
@@ -42,13 +41,19 @@ def _roles_from_form() -> list[str]:
 def users():
     tenant = g.tenant
     return render_template(
-        "admin/users/list.html", tenant=tenant, users=people.tenant_users(db.session, tenant)
+        "admin/users/list.html",
+        tenant=tenant,
+        users=people.tenant_users(db.session, tenant),
+        invitations=people.pending_invitations(db.session, tenant, request_now()),
     )
 
 
 @bp.route("/<tenant>/benutzer/neu", methods=["GET", "POST"])
 @tenant_staff_required("admin")
 def user_new():
+    """Invite a person. The answer is "Einladung versandt" for every valid address,
+    with or without an account elsewhere: the request writes the same two rows either
+    way and looks no account up (issue 11's last finding, closed by issue 18)."""
     tenant = g.tenant
     form: dict[str, Any] = {"name": "", "email": "", "roles": ["editor"]}
     errors: dict[str, str] = {}
@@ -60,50 +65,38 @@ def user_new():
             "email": form_text("email").strip(),
             "roles": _roles_from_form(),
         }
-        password = request.form.get("password") or ""
-        repeat = request.form.get("password_repeat") or ""
         now = request_now()
         me = actor()
-        probe_key = limit_key("user", str(me.id))
+        key = limit_key("invite", str(me.id))
         try:
-            if not me.is_system_admin and limits.exceeded(
-                db.session, TAKEN_ADDRESS_LIMIT, probe_key, now
-            ):
+            if limits.exceeded(db.session, INVITATION_LIMIT, key, now):
                 status = 429
                 raise ValidationFailed(
-                    "Zu viele Versuche mit bereits vergebenen Adressen. Bitte wenden Sie sich "
-                    "an die Systemadministration.",
+                    "Zu viele Einladungen in kurzer Zeit. Bitte später erneut versuchen.",
                     {"email": "Bitte später erneut versuchen."},
                 )
-            user = people.create_user(
+            people.invite(
                 db.session,
+                tenant=tenant,
                 email=form["email"],
                 name=form["name"],
-                password=password,
+                roles=form["roles"],
                 now=now,
                 actor=me,
-                tenant=tenant,
-                roles=form["roles"],
-                require_roles=True,
             )
-            if password != repeat:
-                raise ValidationFailed(
-                    "Bitte prüfen Sie die Angaben zum Konto.",
-                    {"password_repeat": "Die beiden Eingaben stimmen nicht überein."},
-                )
-            user_id, name = user.id, user.name
+            limits.record(db.session, INVITATION_LIMIT, key, now)
             db.session.commit()
         except ValidationFailed as exc:
             db.session.rollback()
             errors, message = exc.field_errors, exc.message
-            status = 429 if status == 429 else 422
-            if password != repeat and "password" not in errors:
-                errors["password_repeat"] = "Die beiden Eingaben stimmen nicht überein."
-            if status == 422 and not me.is_system_admin:
-                _count_taken_address(tenant, me, form["email"], probe_key, now)
+            status = status if status == 429 else 422
         else:
-            flash(f"Das Konto für {name} wurde angelegt.", "success")
-            return redirect(url_for("admin.user_edit", tenant=tenant.slug, user_id=user_id))
+            flash(
+                f"{people.INVITATION_SENT} an {form['email'].lower()}. Die Rollen gelten, "
+                "sobald die Einladung über den Link in der E-Mail angenommen wurde.",
+                "success",
+            )
+            return redirect(url_for("admin.users", tenant=tenant.slug))
     return render_template(
         "admin/users/new.html",
         tenant=tenant,
@@ -114,27 +107,14 @@ def user_new():
     ), status
 
 
-def _count_taken_address(
-    tenant: Tenant, me: User, email: str, probe_key: str, now: datetime
-) -> None:
-    """An address that already has an account outside this tenant tells a tenant admin
-    that it exists elsewhere. The answer cannot be hidden without a confirmation by
-    mail (which Aushang has not), so such answers are limited per admin (shared
-    limiter) and recorded in the audit log, where the system admins see who probes."""
-    taken = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-    if taken is None or tenant.id in taken.tenant_ids():
-        return
-    limits.record(db.session, TAKEN_ADDRESS_LIMIT, probe_key, now)
-    audit.record(
-        db.session,
-        now=now,
-        action="user.create_taken_address",
-        object_type="user",
-        object_id=taken.id,
-        actor=me,
-        details={"tenant": tenant.slug},
-    )
+@bp.route("/<tenant>/benutzer/einladungen/<int:invitation_id>/zurueckziehen", methods=["POST"])
+@tenant_staff_required("admin")
+def invitation_revoke(invitation_id: int):
+    tenant = g.tenant
+    people.revoke_invitation(db.session, tenant, invitation_id, request_now(), actor())
     db.session.commit()
+    flash("Die Einladung wurde zurückgezogen; ihr Link gilt nicht mehr.", "success")
+    return redirect(url_for("admin.users", tenant=tenant.slug))
 
 
 def _render_edit(

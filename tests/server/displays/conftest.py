@@ -10,10 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from server import runtime
 from server.models import Display, Notice, Tenant, User
 from server.services.displays import enrolment
-from server.services.displays.manifest import reset_caches
-from server.web.player_api import audit_throttle
 
 SCHEMA = json.loads(
     (
@@ -33,10 +32,9 @@ def validate(name: str, value) -> None:
 @pytest.fixture(autouse=True)
 def fresh_caches(app):
     app.config["AUSHANG_NOTIFY_LISTENER"] = False
-    reset_caches(app)
-    audit_throttle.reset()
+    runtime.reset(app)
     yield
-    reset_caches(app)
+    runtime.reset(app)
 
 
 @pytest.fixture(autouse=True)

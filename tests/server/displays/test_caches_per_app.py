@@ -12,7 +12,7 @@ from pathlib import Path
 from server import create_app
 from server.config import load_settings
 from server.extensions import db
-from server.services.displays.manifest import caches
+from server.runtime import caches
 
 from ...factories import Factory
 from .conftest import API, enrolled_display

@@ -105,13 +105,13 @@ def test_a_player_without_the_new_manifest_is_not_held(app, client, dw, session,
 
 def test_alert_facts_are_loaded_once_per_alert_change(dw, session, monkeypatch):
     from server import notify
-    from server.services.displays import reports
+    from server.services.displays import acks
 
     record = issue_alert(session, dw)
     loads = []
-    real = reports.alert_meta
-    monkeypatch.setattr(reports, "alert_meta", lambda s, i: loads.append(i) or real(s, i))
-    cache = reports.AlertMetaCache()
+    real = acks.alert_meta
+    monkeypatch.setattr(acks, "alert_meta", lambda s, i: loads.append(i) or real(s, i))
+    cache = acks.AlertMetaCache()
     first = cache.get(session, record.id)
     assert cache.get(session, record.id) is first and loads == [record.id]
     assert first.target_tenants == {dw.tenant.id}

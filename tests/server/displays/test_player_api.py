@@ -39,7 +39,7 @@ def test_etag_stable_and_304_after_wait(client, dw):
 
 
 def test_manifest_built_once_per_change(client, dw, session, now):
-    from server.services.displays.manifest import caches
+    from server.runtime import caches
 
     parts = caches().parts
 

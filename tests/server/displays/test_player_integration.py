@@ -46,8 +46,11 @@ class RealServer:
 
     def stop(self) -> None:
         if self.httpd is not None:
+            from server.push import engines
+
             self.httpd.shutdown()
             self.httpd.server_close()
+            engines.embedded().close_streams()  # a stopped server holds no stream open
             self.httpd = None
 
     @property
@@ -117,5 +120,7 @@ def test_real_player_gets_a_release_within_a_second_and_survives_outage(
 
 def _waiting() -> bool:
     from server import notify
+    from server.push import engines
 
-    return notify.hub.waiting() >= 1
+    # A v1 long-poll waiting, or a v2 stream open (issue 15).
+    return notify.hub.waiting() >= 1 or engines.embedded().subscribers() >= 1

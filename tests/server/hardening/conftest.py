@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from server import runtime
 from server.models import Display, Notice, Tenant
 from server.services import alerts as alert_svc
-from server.services.displays.manifest import reset_caches
-from server.web.player_api import audit_throttle
 
 from ..displays.conftest import enrolled_display
 
@@ -23,10 +22,9 @@ def fresh_caches(app, now):
     # The requests run at the data's fixed ``now``: on the machine's clock the notices'
     # windows would have ended by the time the test runs.
     app.config["AUSHANG_CLOCK"] = lambda: now
-    reset_caches(app)
-    audit_throttle.reset()
+    runtime.reset(app)
     yield
-    reset_caches(app)
+    runtime.reset(app)
     app.config.pop("AUSHANG_CLOCK", None)
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AlertDelivery, AlertRecord, AuditEntry, Display, Heartbeat, PlayEvent
+from server.runtime import caches
 from server.services import audit
 from server.services.displays import enrolment
-from server.services.displays.manifest import caches
 from server.sources.cap import alert_from_cap_json, build_cap_xml
 
 from .conftest import API

@@ -27,6 +27,10 @@ DECLARED = {
     "alerts.tick": 15,
     "displays.detect_outages": 60,
     "displays.thin_heartbeats": 6 * 3600,
+    "messages.send": 10,
+    "messages.citizens": 20,
+    "messages.hints": 900,
+    "messages.forget_sent": 86400,
 }
 
 

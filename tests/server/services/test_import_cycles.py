@@ -88,3 +88,20 @@ def test_the_split_package_imports() -> None:
 
     assert alerts.fold is alerts.ingest.fold
     assert alerts.message_cache is alerts.records.message_cache
+
+
+# The staff blueprint's modules import ``bp`` from ``server.web.admin``, whose __init__
+# imports them back (and the public pages' ``public_evidence`` / ``public_feedback`` from
+# ``server.web.public``) to register their views (Flask's blueprint idiom). Allowed here until
+# the admin area registers through an ``init_app``; the lead empties this (issue 12).
+CYCLE_ALLOWED_UNDER = ("server.web.admin", "server.web.public")
+
+
+def test_no_cycle_anywhere_in_the_server() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
+    members = {
+        m for m in modules if not any(m == p or m.startswith(p + ".") for p in CYCLE_ALLOWED_UNDER)
+    }
+    assert len(members) > 100
+    assert _cycles(graph, members) == []

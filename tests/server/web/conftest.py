@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -92,6 +93,7 @@ class World:
     display_sha: str = ""
     internet_outage_id: int = 0
     source_id: int = 0
+    invitation_id: int = 0
 
     def url(self, path: str, tenant: Tenant | None = None) -> str:
         return f"/admin/{(tenant or self.a).slug}/{path}"
@@ -189,6 +191,17 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         author_id=users["admin"].id, last_error="",
     )  # fmt: skip
     session.add(source)
+    from server.models import StaffInvitation
+
+    invitation = StaffInvitation(
+        tenant_id=a.id,
+        email="eingeladen@a.example",
+        name="Eingeladene Person",
+        roles="editor",
+        created_at=now,
+        expires_at=now + timedelta(days=7),
+    )
+    session.add(invitation)
     session.commit()
     # A finished archive export of tenant A, for the staff pages of the export.
     exports = Path(app_ctx.config["AUSHANG_DATA_DIR"]) / "exports" / a.slug
@@ -218,6 +231,7 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         feedback_id=feedback.id,
         internet_outage_id=internet_outage.id,
         source_id=source.id,
+        invitation_id=invitation.id,
         **display_ids,
     )
 
@@ -226,6 +240,7 @@ def _display_world(app, session, tenant, admin, now) -> dict:
     """A display of tenant A with a group, own content, a provisioning token and an
     outage, for the staff pages of the display area."""
     from server.models import ContentItem, Display, DisplayGroup, Outage
+    from server.runtime import caches
     from server.services import alerts as alert_svc
     from server.services.displays import enrolment
     from server.services.displays.manifest import manifest_for
@@ -258,6 +273,7 @@ def _display_world(app, session, tenant, admin, now) -> dict:
         store=BlobStore(app.config["AUSHANG_DATA_DIR"]),
         base_url=app.config["AUSHANG_BASE_URL"],
         policy=alert_svc.policy_from_config(app.config),
+        cache=caches(app),
     )
     return {
         "display_id": display.id,

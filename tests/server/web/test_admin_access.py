@@ -116,6 +116,8 @@ def _fill(rule: str, w: World) -> str:
         "job": EXPORT_JOB,
         "source_id": str(w.source_id),
         "digest": w.display_sha,
+        "pairing_id": "999999",  # no waiting device: the route says so (303)
+        "invitation_id": str(w.invitation_id),
     }
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule)
 
@@ -141,6 +143,25 @@ def _draft_qr_digest(app, w: World) -> str:
         return _qr(blob_store(), public)["image"]["sha256"]
 
 
+def _set_crest(app, w: World) -> None:
+    import io
+    from datetime import UTC, datetime
+
+    from PIL import Image
+
+    from server.extensions import db
+    from server.services.displays import board
+    from server.web.clock import blob_store
+
+    png = io.BytesIO()
+    Image.new("RGB", (40, 48), (200, 0, 0)).save(png, "PNG")
+    png.seek(0)
+    with app.test_request_context():
+        now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        board.set_crest(db.session, blob_store(), w.a, w.users["admin"], png, "w.png", now)
+        db.session.commit()
+
+
 def test_every_tenant_route_is_classified(app):
     unknown = [e for e, _, _ in ROUTES if e not in EXPECTED]
     for endpoint in unknown:
@@ -155,6 +176,8 @@ def test_role_tenant_matrix(app, client, world, endpoint, method, rule):
     url = _fill(rule.replace("<draft>", _draft_token(app, w)), w)
     if endpoint == "admin.alert_preview_asset":  # the draft's own QR code, as its state names it
         url = url.rsplit("/", 1)[0] + "/" + _draft_qr_digest(app, w)
+    if endpoint == "admin.display_board_crest":  # there is a crest to look at
+        _set_crest(app, w)
     allowed = _expected_roles(app, endpoint)
 
     def call():

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from server import runtime
 from server.models import Feedback
-from server.web.public import feedback_limiter
 
 from ...conftest import login
 
 
 @pytest.fixture(autouse=True)
-def _fresh_limiter():
-    feedback_limiter.reset()
+def _fresh_limiter(app):
+    runtime.reset(app)
     yield
-    feedback_limiter.reset()
+    runtime.reset(app)
 
 
 def test_accessibility_statement_links_to_feedback(client, public_world, clock):

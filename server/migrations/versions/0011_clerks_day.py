@@ -1,7 +1,7 @@
 """clerk's day: display history, server availability, extensions, search
 
-Revision ID: 0013_clerks_day
-Revises: 0009_version_editors
+Revision ID: 0011_clerks_day
+Revises: 0010_messages
 Create Date: 2026-12-04 01:23:39
 
 Evidence from history (issue 17): a display's flags per moment, the server's own
@@ -18,8 +18,8 @@ import server.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_clerks_day'
-down_revision = '0009_version_editors'
+revision = '0011_clerks_day'
+down_revision = '0010_messages'
 branch_labels = None
 depends_on = None
 
