@@ -31,15 +31,15 @@ DELIBERATE_COMMITS: dict[str, str] = {
         "Group commit: the leader request writes the rows many concurrent player requests "
         "queued, in one transaction of its own, and wakes them once it is committed."
     ),
-    "server/web/player_api.py (reject)": (
+    "server/web/player_api/common.py (reject)": (
         "The audit row of a rejected player request is committed before the 401/403 is "
         "raised: the refusal is evidence even though the request itself fails."
     ),
-    "server/web/player_api.py (enrolment limit)": (
+    "server/web/player_api/enrol.py (enrolment limit)": (
         "A refused provisioning token still counts against the rate limit: the limit row "
         "is committed after the rollback of the failed enrolment."
     ),
-    "server/web/player_api.py (_end_reads)": (
+    "server/web/player_api/common.py (_end_reads)": (
         "Long-polling manifest requests end their read transaction before they wait, so no "
         "connection is held across the wait."
     ),

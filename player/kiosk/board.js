@@ -7,6 +7,7 @@ window.AushangBoard = function (el, serverNow) {
 
   var zone = "Europe/Berlin";
   var formats = {};
+  var on = false, layer = null;
 
   function format(kind) {
     var key = kind + "|" + zone;
@@ -31,8 +32,14 @@ window.AushangBoard = function (el, serverNow) {
     el("board-time").setAttribute("datetime", now.toISOString());
   }
 
+  function show() {
+    // A warning screen takes the whole screen (its own lines name sender and time): the
+    // head line gives its row back, so long warnings keep their pages.
+    el("board").hidden = !on || layer === "warning";
+  }
+
   function update(state) {
-    var on = !!(state && state.enrolled);
+    on = !!(state && state.enrolled);
     zone = (state && state.timezone) || zone;
     var crest = el("board-crest");
     if (on && state.crest) {
@@ -43,7 +50,7 @@ window.AushangBoard = function (el, serverNow) {
       crest.removeAttribute("src");
     }
     el("board-name").textContent = (on && (state.kommune || state.display_name)) || "";
-    el("board").hidden = !on;
+    show();
     if (!on) position(0, 0);
     tick();
   }
@@ -54,6 +61,11 @@ window.AushangBoard = function (el, serverNow) {
     box.hidden = !(total > 1 && n > 0);
   }
 
+  function shownLayer(name) {
+    layer = name;
+    show();
+  }
+
   setInterval(tick, 1000);
-  return { update: update, position: position, tick: tick };
+  return { update: update, position: position, tick: tick, shownLayer: shownLayer };
 };

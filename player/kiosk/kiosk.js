@@ -58,6 +58,7 @@
   var LAYERS = ["starting", "pairing", "empty", "rotation", "warning"];
   function showLayer(name) {
     LAYERS.forEach(function (id) { el(id).hidden = id !== name; });
+    board.shownLayer(name);
   }
 
   // ---------------------------------------------------------------- state from the daemon

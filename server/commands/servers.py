@@ -63,28 +63,34 @@ def mail_banner(app: Any, base: str) -> str:
     help="Eine Demo-Anzeige (Player-Dienst mit Kiosk-Seite) mitstarten.",
 )
 @click.option("--kiosk-port", default=8080, show_default=True, type=int)
+@click.option("--verbose", "-v", is_flag=True, help="Auch Zugriffe und Läufe des Planers anzeigen.")
 @with_appcontext
 def run_command(
-    host: str, port: int, no_scheduler: bool, demo_player: bool, kiosk_port: int
+    host: str, port: int, no_scheduler: bool, demo_player: bool, kiosk_port: int, verbose: bool
 ) -> None:
     """Development all-in-one: web server and scheduler in one process, and optionally a
-    demo player with its kiosk page."""
+    demo player with its kiosk page. Without ``--verbose`` only warnings and the
+    addresses reach the console (issue 17), the addresses last."""
     from ..jobs.runner import start_background
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=LOG_FORMAT)
+    if not verbose:  # access log and scheduler chatter only on request
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = flask_app()
     if not no_scheduler:
         start_background(app)
     base = f"http://{host}:{port}"
+    player = demo_player and _start_demo_player(base, kiosk_port) is not None
+    from werkzeug.serving import run_simple
+
     click.echo(f"Aushang läuft auf {base}/  (Anmeldung: {base}/login)")
     click.echo(mail_banner(app, base))
-    if demo_player and _start_demo_player(base, kiosk_port) is not None:
+    if player:
         click.echo(
             f"Demo-Anzeige (Kiosk-Seite des Players): http://127.0.0.1:{kiosk_port}/  "
             f"(Protokoll: {demo_player_dir() / 'player.log'})"
         )
-    from werkzeug.serving import run_simple
-
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 

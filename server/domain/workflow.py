@@ -98,62 +98,87 @@ FOUR_EYES = (
 )
 
 
+def _editing(action: Action, state: NoticeState, actor: Actor) -> DomainError | None:
+    if state.status == "withdrawn":
+        return Conflict(WITHDRAWN_NO_CHANGE)
+    if state.working is None:
+        return Conflict(RELEASED_IMMUTABLE)
+    if state.working != "submitted":
+        return None
+    if action is Action.SUBMIT:
+        return Conflict("Diese Fassung liegt bereits zur Freigabe vor.")
+    if action is Action.EDIT:
+        return Conflict(
+            "Diese Fassung liegt zur Freigabe vor. Holen Sie sie zurück, um sie zu ändern."
+        )
+    return Conflict("Diese Fassung liegt zur Freigabe vor und kann nicht geändert werden.")
+
+
+def _reviewing(action: Action, state: NoticeState, actor: Actor) -> DomainError | None:
+    if state.status == "withdrawn":
+        return Conflict("Eine zurückgezogene Bekanntmachung kann nicht mehr freigegeben werden.")
+    if state.working != "submitted":
+        return Conflict(NOTHING_SUBMITTED)
+    if action is Action.RELEASE and actor.changed_working_version:
+        return FourEyesViolation(FOUR_EYES)
+    return None
+
+
+def _correcting(action: Action, state: NoticeState, actor: Actor) -> DomainError | None:
+    if not state.has_current:
+        return Conflict("Nur freigegebene Bekanntmachungen können berichtigt werden.")
+    if state.status == "withdrawn":
+        return Conflict("Eine zurückgezogene Bekanntmachung kann nicht berichtigt werden.")
+    if state.working is not None:
+        return Conflict("Es gibt bereits eine Berichtigung in Arbeit.")
+    return None
+
+
+def _withdrawing(action: Action, state: NoticeState, actor: Actor) -> DomainError | None:
+    if state.status == "withdrawn":
+        return Conflict("Diese Bekanntmachung ist bereits zurückgezogen.")
+    if state.status != "released":
+        return Conflict("Nur freigegebene Bekanntmachungen können zurückgezogen werden.")
+    return None
+
+
+def _deleting(action: Action, state: NoticeState, actor: Actor) -> DomainError | None:
+    if state.ever_released or state.status != "draft":
+        return Conflict("Nur nie freigegebene Entwürfe können gelöscht werden.")
+    return None
+
+
+def _hinting(action: Action, state: NoticeState, actor: Actor) -> DomainError | None:
+    if not state.hint_required or not state.provided:
+        return Conflict("Für diese Bekanntmachung ist kein Hinweis nötig.")
+    if state.status == "withdrawn":
+        return Conflict("Für eine zurückgezogene Bekanntmachung ist kein Hinweis mehr nötig.")
+    return None
+
+
+_RULES = {
+    Action.EDIT: _editing,
+    Action.UPLOAD: _editing,
+    Action.SUBMIT: _editing,
+    Action.RECALL: _reviewing,
+    Action.SEND_BACK: _reviewing,
+    Action.RELEASE: _reviewing,
+    Action.CORRECT: _correcting,
+    Action.WITHDRAW: _withdrawing,
+    Action.DELETE: _deleting,
+    Action.HINT: _hinting,
+}
+
+
 def refusal(action: Action, state: NoticeState, actor: Actor) -> DomainError | None:
     """Why ``actor`` may not take ``action`` now (a German, staff-safe error), or None.
 
     A missing role is reported before the state, so people without the right learn
-    nothing about the notice's stage."""
+    nothing about the notice's stage. The rule per kind of step is one small function
+    (editing, reviewing, correcting, withdrawing, deleting, the hint)."""
     if not (actor.roles & REQUIRED_ROLES[action]):
         return PermissionDenied(NO_RIGHT)
-    live = state.status != "withdrawn"
-    if action in (Action.EDIT, Action.UPLOAD, Action.SUBMIT):
-        if not live:
-            return Conflict(WITHDRAWN_NO_CHANGE)
-        if state.working is None:
-            return Conflict(RELEASED_IMMUTABLE)
-        if state.working == "submitted":
-            if action is Action.SUBMIT:
-                return Conflict("Diese Fassung liegt bereits zur Freigabe vor.")
-            if action is Action.EDIT:
-                return Conflict(
-                    "Diese Fassung liegt zur Freigabe vor. Holen Sie sie zurück, um sie zu ändern."
-                )
-            return Conflict("Diese Fassung liegt zur Freigabe vor und kann nicht geändert werden.")
-        return None
-    if action in (Action.RECALL, Action.SEND_BACK, Action.RELEASE):
-        if not live:
-            return Conflict(
-                "Eine zurückgezogene Bekanntmachung kann nicht mehr freigegeben werden."
-            )
-        if state.working != "submitted":
-            return Conflict(NOTHING_SUBMITTED)
-        if action is Action.RELEASE and actor.changed_working_version:
-            return FourEyesViolation(FOUR_EYES)
-        return None
-    if action is Action.CORRECT:
-        if not state.has_current:
-            return Conflict("Nur freigegebene Bekanntmachungen können berichtigt werden.")
-        if not live:
-            return Conflict("Eine zurückgezogene Bekanntmachung kann nicht berichtigt werden.")
-        if state.working is not None:
-            return Conflict("Es gibt bereits eine Berichtigung in Arbeit.")
-        return None
-    if action is Action.WITHDRAW:
-        if not live:
-            return Conflict("Diese Bekanntmachung ist bereits zurückgezogen.")
-        if state.status != "released":
-            return Conflict("Nur freigegebene Bekanntmachungen können zurückgezogen werden.")
-        return None
-    if action is Action.DELETE:
-        if state.ever_released or state.status != "draft":
-            return Conflict("Nur nie freigegebene Entwürfe können gelöscht werden.")
-        return None
-    # Action.HINT
-    if not state.hint_required or not state.provided:
-        return Conflict("Für diese Bekanntmachung ist kein Hinweis nötig.")
-    if not live:
-        return Conflict("Für eine zurückgezogene Bekanntmachung ist kein Hinweis mehr nötig.")
-    return None
+    return _RULES[action](action, state, actor)
 
 
 def allowed_actions(state: NoticeState, actor: Actor) -> frozenset[Action]:

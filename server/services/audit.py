@@ -14,6 +14,11 @@ from ..domain.integrity import GENESIS_HASH, audit_hash, canonical_json
 from ..models import AuditEntry, User
 
 
+def row_payload(entry: AuditEntry) -> dict[str, Any]:
+    """The fields a row's hash covers (with the previous row's hash)."""
+    return _row_payload(entry)
+
+
 def _row_payload(entry: AuditEntry) -> dict[str, Any]:
     return {
         "seq": entry.seq,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..models import InternetOutage, Notice, ServerHeartbeat, User
 from . import audit, extensions
+from .notice_rules import require_role
 
 log = logging.getLogger("aushang.availability")
 
@@ -115,8 +116,6 @@ def decide(
     session: Session, outage: InternetOutage, user: User, decision: str, note: str, now: datetime
 ) -> InternetOutage:
     """Staff decision on an Internet outage; "extend" extends the notices' windows."""
-    from .notices import require_role
-
     require_role(user, outage.tenant_id, "approver")
     outage.note = extensions.check_decision(decision, note)
     outage.decision = decision

@@ -22,6 +22,7 @@ from ..domain import posting
 from ..domain.errors import ValidationFailed
 from ..models import InternetOutage, Notice, NoticeExtension, Outage, User
 from . import audit
+from .notice_rules import require_role
 
 MAX_REASON = 2000
 
@@ -100,8 +101,6 @@ def extend(
     outage_ref: str = "",
 ) -> NoticeExtension:
     """Record an extension of ``notice``'s window to ``new_end`` (inclusive)."""
-    from .notices import require_role
-
     require_role(user, notice.tenant_id, "approver")
     errors: dict[str, str] = {}
     current = notice.effective_posting_end

@@ -30,7 +30,7 @@ from ..domain import posting
 from ..extensions import db
 from ..models import Attachment, Category, Notice, NoticeVersion, Tenant
 from ..security import load_tenant
-from ..services import evidence, listing, printing, search
+from ..services import evidence, listing, onboarding, printing, search
 from ..services import notices as svc
 from .clock import blob_store, request_now
 from .forms import parse_date
@@ -203,9 +203,12 @@ def index(tenant: str):
     else:
         counts = {cid: len(items) for cid, items in groups.items()}
     ordered = [(c, groups[c.id]) for c in t.categories if c.id in groups]
+    building = not onboarding.is_live(db.session, t)
     return render_template(
         "public/index.html",
         tenant=t,
+        under_construction=building,
+        noindex=building,
         now=now,
         groups=ordered,
         total=len(notices),

@@ -80,6 +80,13 @@ def admin_paths(live_server: Any) -> dict[str, str]:
         "display outages": f"{a}/anzeigen/ausfaelle",
         "alerts list": f"{a}/warnungen/",
         "Schadenslage page": f"{a}/warnungen/neu?vorlage=hochwasser",
+        # Issue 17: the confirmation of a withdrawal, outages of the Internet channel, the
+        # archive export and the OParl sources.
+        "withdrawal confirmation": f"{a}/bekanntmachungen/{number}/zuruecknehmen"
+        "?art=withdrawn&reason=Beschluss+aufgehoben",
+        "internet outages": f"{a}/ausfaelle-internet",
+        "archive export": f"{a}/archiv-export",
+        "OParl sources": f"{a}/ratsinformation",
     }
 
 

@@ -17,16 +17,6 @@ PACKAGES = ("server", "player", "feeds")
 MAX_LINES = 500
 WORST_RANK = "C"  # D and worse fail
 
-# Allow-list, to be emptied by the lead as the other helpers' splits land (issue 12).
-LONG_FILES_BEING_SPLIT = {
-    "server/services/notices.py",  # issue 17: notice workflow
-    "server/services/archive.py",  # issue 17
-}
-COMPLEX_BLOCKS_BEING_SPLIT = {
-    ("server/services/notices.py", "_validate_input"),  # issue 17
-    ("server/domain/workflow.py", "refusal"),  # issue 17
-}
-
 
 def _sources() -> list[tuple[str, Path]]:
     found = []
@@ -58,23 +48,10 @@ def test_the_checks_see_the_sources():
 
 
 def test_no_file_over_500_lines():
-    too_long = {
-        rel: n
-        for rel, path in _sources()
-        if (n := _line_count(path)) > MAX_LINES and rel not in LONG_FILES_BEING_SPLIT
-    }
+    too_long = {rel: n for rel, path in _sources() if (n := _line_count(path)) > MAX_LINES}
     assert not too_long, f"over {MAX_LINES} lines, split by seam: {too_long}"
 
 
 def test_no_block_rated_d_or_worse():
-    found = {(f, b, r) for f, b, r in _complex_blocks() if (f, b) not in COMPLEX_BLOCKS_BEING_SPLIT}
+    found = set(_complex_blocks())
     assert not found, f"radon rates these blocks D or worse: {sorted(found)}"
-
-
-def test_the_allow_lists_only_name_what_still_needs_them():
-    lines = {rel: _line_count(path) for rel, path in _sources()}
-    done_files = {f for f in LONG_FILES_BEING_SPLIT if lines.get(f, 0) <= MAX_LINES}
-    complex_now = {(f, b) for f, b, _ in _complex_blocks()}
-    done_blocks = COMPLEX_BLOCKS_BEING_SPLIT - complex_now
-    assert not done_files, f"split already, remove from LONG_FILES_BEING_SPLIT: {done_files}"
-    assert not done_blocks, f"simple now, remove from COMPLEX_BLOCKS_BEING_SPLIT: {done_blocks}"

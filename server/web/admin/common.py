@@ -70,38 +70,9 @@ def _register_globals(state: Any) -> None:
 bp.record_once(_register_globals)
 
 
-AUDIT_ACTION_LABELS = {
-    "notice.create": "Bekanntmachung angelegt",
-    "notice.update": "Entwurf geändert",
-    "notice.attachment_add": "Anlage hinzugefügt",
-    "notice.attachment_remove": "Anlage entfernt",
-    "notice.submit": "Zur Freigabe vorgelegt",
-    "notice.send_back": "An die Redaktion zurückgegeben",
-    "notice.recall": "Zurückgeholt",
-    "notice.release": "Freigegeben",
-    "notice.correction_start": "Berichtigung begonnen",
-    "notice.withdrawn": "Zurückgezogen",
-    "notice.ended_early": "Aushang vorzeitig beendet",
-    "notice.delete_draft": "Entwurf gelöscht",
-    "notice.hint_posted": "Hinweis ausgehängt",
-    "notice.publish": "Aushang begonnen",
-    "notice.end": "Aushang beendet",
-    "tenant.create": "Kommune angelegt",
-    "tenant.settings": "Einstellungen geändert",
-    "category.create": "Kategorie angelegt",
-    "category.update": "Kategorie geändert",
-    "channel.create": "Bekanntmachungsform angelegt",
-    "channel.update": "Bekanntmachungsform geändert",
-    "channel.delete": "Bekanntmachungsform gelöscht",
-    "user.create": "Konto angelegt",
-    "user.roles": "Rollen geändert",
-    "user.activate": "Konto aktiviert",
-    "user.deactivate": "Konto deaktiviert",
-    "user.password_reset": "Passwort neu gesetzt",
-    "user.password_change": "Passwort geändert",
-    "user.login": "Anmeldung",
-    "user.locked": "Konto vorübergehend gesperrt",
-}
+from ...models import ROLE_LABELS  # noqa: E402
+from .audit_text import ACTION_LABELS as AUDIT_ACTION_LABELS  # noqa: E402
+from .audit_text import DETAIL_LABELS, OBJECT_LABELS  # noqa: E402
 
 
 def audit_label(action: str) -> str:
@@ -126,13 +97,20 @@ def audit_details(raw: str) -> list[tuple[str, str]]:
             text = "ja" if value else "nein"
         else:
             text = str(value)
-        out.append((key, text))
+        if key == "roles" and isinstance(value, list):  # role codes print in German
+            text = ", ".join(ROLE_LABELS.get(str(v), str(v)) for v in value) or "–"
+        out.append((str(DETAIL_LABELS.get(key, key)), text))
     return out
+
+
+def audit_object(object_type: str) -> str:
+    return OBJECT_LABELS.get(object_type, object_type)
 
 
 def _register_audit_helpers(state: Any) -> None:
     state.app.add_template_global(audit_label, "audit_label")
     state.app.add_template_global(audit_details, "audit_details")
+    state.app.add_template_global(audit_object, "audit_object")
 
 
 bp.record_once(_register_audit_helpers)

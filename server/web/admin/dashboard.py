@@ -15,6 +15,7 @@ from ...models import Notice
 from ...security import tenant_staff_required
 from ...services import alerts as alert_svc
 from ...services import notices as svc
+from ...services import onboarding
 from ...services.displays.fleet import fleet_status
 from ..clock import request_now
 from .blueprint import bp
@@ -47,10 +48,15 @@ def dashboard():
         if svc.hint_overdue(n, now):
             overdue.append(n)
     ending.sort(key=lambda n: n.ends_at)
+    steps = onboarding.checklist(db.session, tenant)
     return render_template(
         "admin/dashboard.html",
         tenant=tenant,
         now=now,
+        checklist=None if all(s.done for s in steps) else steps,
+        may_configure=bool(
+            current_user.is_system_admin or "admin" in current_user.roles_in(tenant.id)
+        ),
         in_aushang=in_aushang,
         waiting=waiting,
         ending=ending,

@@ -320,6 +320,7 @@ def _render_detail(
         notice=notice,
         version=shown,
         comparison=version_comparison(notice),
+        is_admin=svc.has_role(actor(), tenant.id, "admin"),
         pending_outages=extensions.pending(db.session, notice, now),
         required_end=extensions.required_end(db.session, notice, now)
         if notice.status == "released"

@@ -3,19 +3,22 @@ Hauptsatzung, categories, and the read-only audit log of the tenant."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
-from zoneinfo import available_timezones
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ...domain.errors import ValidationFailed
+from ...domain.posting import local_midnight
 from ...extensions import db
-from ...models import CHANNEL_KIND_LABELS, CHANNEL_KINDS, AuditEntry
+from ...models import CHANNEL_KIND_LABELS, CHANNEL_KINDS, AuditEntry, Tenant
 from ...security import tenant_staff_required
+from ...services import onboarding
 from ...services import tenant_config as cfg
+from .audit_text import AREAS
 from .blueprint import bp
-from .common import actor, add_nav, form_text, parse_int, request_now
+from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
 
 # The users page (users.py) is listed here too, so the menu keeps its order.
 add_nav(
@@ -40,13 +43,13 @@ SETTINGS_TEXT = (
     "hauptsatzung_ref",
     "accessibility_statement",
 )
-_ZONES: list[str] = []
 
 
 def _timezones(current: str) -> list[tuple[str, str]]:
-    if not _ZONES:
-        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z))
-    zones = _ZONES if current in _ZONES or not current else [current, *_ZONES]
+    """The sensible zones, Europe/Berlin first (issue 17); a zone set otherwise stays."""
+    zones = list(onboarding.TIMEZONES)
+    if current and current not in zones:
+        zones.append(current)
     return [(z, z) for z in zones]
 
 
@@ -294,18 +297,47 @@ def category_edit(category_id: int):
 # --- audit log ---------------------------------------------------------------------
 
 
+def _audit_filters(tenant: Tenant) -> tuple[list[Any], dict[str, str], dict[str, str]]:
+    """Conditions from the filters of the log page: area, person, text, dates."""
+    errors: dict[str, str] = {}
+    args = {
+        k: (request.args.get(k) or "").strip()[:200]
+        for k in ("bereich", "person", "text", "von", "bis")
+    }
+    conds: list[Any] = [AuditEntry.tenant_id == tenant.id]
+    area = AREAS.get(args["bereich"])
+    if area is not None:
+        conds.append(or_(*(AuditEntry.action.startswith(p) for p in area[1])))
+    if args["person"]:
+        conds.append(AuditEntry.actor.ilike(f"%{_like(args['person'])}%", escape="\\"))
+    if args["text"]:
+        like = f"%{_like(args['text'])}%"
+        conds.append(
+            or_(AuditEntry.details.ilike(like, escape="\\"), AuditEntry.object_id == args["text"])
+        )
+    for key, op in (("von", "ge"), ("bis", "lt")):
+        day = parse_date(args[key], key, errors)
+        if day is not None:
+            bound = local_midnight(day + timedelta(days=1 if key == "bis" else 0), tenant.timezone)
+            conds.append(AuditEntry.at >= bound if op == "ge" else AuditEntry.at < bound)
+    return conds, args, errors
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @bp.route("/<tenant>/protokoll")
 @tenant_staff_required("admin")
 def audit_log():
     tenant = g.tenant
-    total = db.session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.tenant_id == tenant.id)
-    )
+    conds, args, errors = _audit_filters(tenant)
+    total = db.session.scalar(select(func.count()).select_from(AuditEntry).where(*conds))
     pages = max(1, ((total or 0) + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE)
     page = min(max(1, parse_int(request.args.get("seite"), "seite", {}) or 1), pages)
     rows = db.session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.tenant_id == tenant.id)
+        .where(*conds)
         .order_by(AuditEntry.seq.desc())
         .limit(AUDIT_PAGE_SIZE)
         .offset((page - 1) * AUDIT_PAGE_SIZE)
@@ -317,4 +349,8 @@ def audit_log():
         total=total or 0,
         page=page,
         pages=pages,
+        args=args,
+        filter_args={k: v for k, v in args.items() if v},
+        areas=[(k, v[0]) for k, v in AREAS.items()],
+        errors=errors,
     )

@@ -64,6 +64,9 @@ def login_as(client, user: User) -> None:
         s[sessions.SESSION_TOKEN_KEY] = token
 
 
+EXPORT_JOB = "20261120T093000-abcdef12"
+
+
 @dataclass
 class World:
     a: Tenant
@@ -88,6 +91,7 @@ class World:
     outage_id: int = 0
     display_sha: str = ""
     internet_outage_id: int = 0
+    source_id: int = 0
     invitation_id: int = 0
 
     def url(self, path: str, tenant: Tenant | None = None) -> str:
@@ -178,6 +182,14 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         tenant_id=a.id, started_at=now, ended_at=now, detected_at=now, notices=""
     )
     session.add(internet_outage)
+    from server.models import OParlSource
+
+    # Port 9 (discard) refuses at once: a test or import of it fails fast, offline.
+    source = OParlSource(
+        tenant_id=a.id, url="http://127.0.0.1:9/oparl", category_id=cat.id,
+        author_id=users["admin"].id, last_error="",
+    )  # fmt: skip
+    session.add(source)
     invitation = people.invite(
         session,
         tenant=a,
@@ -188,6 +200,14 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         actor=users["admin"],
     )
     session.commit()
+    # A finished archive export of tenant A, for the staff pages of the export.
+    exports = Path(app_ctx.config["AUSHANG_DATA_DIR"]) / "exports" / a.slug
+    exports.mkdir(parents=True, exist_ok=True)
+    (exports / f"{EXPORT_JOB}.json").write_text(
+        '{"state": "done", "done": 3, "total": 3, "started_at": "2026-11-20T09:30:00+00:00",'
+        ' "size": 22, "notices": 0, "versions": 0, "files": 0}'
+    )
+    (exports / f"{EXPORT_JOB}.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     board = next(c for c in a.channels if c.kind == "board")
     board_b = next(c for c in b.channels if c.kind == "board")
     return World(
@@ -207,6 +227,7 @@ def world(app_ctx, session, factory, now, fast_hash) -> World:
         alert_id=alert.id,
         feedback_id=feedback.id,
         internet_outage_id=internet_outage.id,
+        source_id=source.id,
         invitation_id=invitation.id,
         **display_ids,
     )

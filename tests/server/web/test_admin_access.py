@@ -12,7 +12,7 @@ from server import create_app
 from server.config import load_settings
 from server.models import AuditEntry
 
-from .conftest import World, count, login_as
+from .conftest import EXPORT_JOB, World, count, login_as
 
 ROLES = ("editor", "approver", "alerter", "admin")
 READERS = {"editor", "approver", "admin"}
@@ -113,6 +113,8 @@ def _fill(rule: str, w: World) -> str:
         "token_id": str(w.token_id),
         "outage_id": str(w.outage_id),
         "internet_outage_id": str(w.internet_outage_id),
+        "job": EXPORT_JOB,
+        "source_id": str(w.source_id),
         "digest": w.display_sha,
         "pairing_id": "999999",  # no waiting device: the route says so (303)
         "invitation_id": str(w.invitation_id),
