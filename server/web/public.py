@@ -14,11 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
-    g,
     render_template,
     request,
     send_file,
@@ -29,15 +27,15 @@ from sqlalchemy import select
 from ..domain import posting
 from ..extensions import db
 from ..models import Attachment, Category, Notice, NoticeVersion, Tenant
-from ..security import load_tenant
 from ..services import evidence, listing, onboarding, printing, search
 from ..services import notices as svc
+from . import public_evidence, public_feedback  # noqa: F401  (routes on the same bp)
 from .clock import blob_store, request_now
 from .forms import parse_date
+from .public_common import _load_notice, _tenant, bp, public_url
 
 log = logging.getLogger("aushang.public")
 
-bp = Blueprint("public", __name__)
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -83,12 +81,6 @@ def public_warning_banner(tenant: Tenant) -> dict[str, Any] | None:
 # --- helpers -------------------------------------------------------------------------
 
 
-def _tenant(slug: str) -> Tenant:
-    tenant = load_tenant(slug)
-    g.tenant = tenant
-    return tenant
-
-
 def _category(tenant: Tenant, slug: str | None) -> Category | None:
     if not slug:
         return None
@@ -111,15 +103,6 @@ def _gone(tenant: Tenant) -> Response:
     return _noindex(response)
 
 
-def _load_notice(tenant: Tenant, number: str) -> Notice:
-    notice = db.session.scalar(
-        select(Notice).where(Notice.tenant_id == tenant.id, Notice.number == number)
-    )
-    if notice is None:
-        abort(404, "Diese Bekanntmachung gibt es nicht.")
-    return notice
-
-
 def _visible(notice: Notice, now: datetime) -> bool | None:
     """True: show; False: gone (410, personal data); None: never public (404)."""
     if notice.current_version_id is None or notice.provided_at is None:
@@ -127,11 +110,6 @@ def _visible(notice: Notice, now: datetime) -> bool | None:
     if now < notice.provided_at:
         return None
     return svc.is_public(notice, now)
-
-
-def public_url(tenant: Tenant, number: str, version: int | None = None) -> str:
-    base = current_app.config.get("AUSHANG_BASE_URL", "").rstrip("/")
-    return base + listing.notice_path(tenant.slug, number, version)
 
 
 def notice_context(
@@ -446,8 +424,5 @@ def attachment(tenant: str, sha256: str, filename: str):
     att, n = visible[0]
     return _send_blob(blob_store(), sha256, att.media_type, att.filename, n, uploaded=True)
 
-
-# Routes of the same blueprint, kept in their own modules (registered on import).
-from . import public_evidence, public_feedback  # noqa: E402
 
 __all__ = ["bp", "notice_context", "public_evidence", "public_feedback"]

@@ -15,7 +15,7 @@ from ..security import tenant_staff_required
 from ..services import evidence, printing
 from ..services import notices as svc
 from .clock import request_now
-from .public import _load_notice, _tenant, bp, public_url
+from .public_common import _load_notice, _tenant, bp, public_url
 
 
 def _vermerk(number: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Feedback
 from ..runtime import runtime
 from .clock import request_now
-from .public import _tenant, bp
+from .public_common import _tenant, bp
 
 log = logging.getLogger("aushang.public")
 
