@@ -158,6 +158,7 @@ def test_unit_hardening(unit):
         "aushang-players.service": "serve --worker-class gevent --bind 127.0.0.1:8001 "
         "--connections 8000",
         "aushang-scheduler.service": "scheduler",
+        "aushang-publisher.service": "publisher",
     }[unit]
     assert f"ExecStart=/opt/aushang/venv/bin/aushang {command}" in lines
 
