@@ -488,12 +488,20 @@ async def reconnect_storm(fleet: Fleet, stack: Stack, run: PushRun) -> None:
     """Kill the edge: every stream drops at once; restart it; all reconnect."""
     log_before = stack.app.log_path.read_text().count("PoolTimeout")
     edge = stack.edges[0]
+    before = {p.n: p.connects for p in fleet.players}
     started = time.perf_counter()
     edge.kill()
     edge.start()
-    ok = await fleet.all_connected(120.0)
+    # Back means a new stream: its connection count went up (not a flag that has not
+    # noticed the drop yet).
+    deadline = time.monotonic() + 120.0
+    while time.monotonic() < deadline:
+        if all(p.connects > before[p.n] and p.connected for p in fleet.players):
+            break
+        await asyncio.sleep(0.05)
     run.storm_connected_s = time.perf_counter() - started
-    run.storm_lost = sum(1 for p in fleet.players if not p.connected)
+    run.storm_lost = sum(1 for p in fleet.players if p.connects <= before[p.n])
+    ok = run.storm_lost == 0
     text = stack.app.log_path.read_text()
     run.storm_pool_timeouts = text.count("PoolTimeout") - log_before
     print(
