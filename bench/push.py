@@ -486,7 +486,13 @@ async def section(world, players, args, *, label: str, edges: int, storm: bool =
 
 async def reconnect_storm(fleet: Fleet, stack: Stack, run: PushRun) -> None:
     """Kill the edge: every stream drops at once; restart it; all reconnect."""
-    log_before = stack.app.log_path.read_text().count("PoolTimeout")
+
+    # A pool time-out is logged as a 503 (database_unavailable) or a heartbeat not stored.
+    def pool_timeouts() -> int:
+        text = stack.app.log_path.read_text()
+        return text.count("error=TimeoutError")
+
+    log_before = pool_timeouts()
     edge = stack.edges[0]
     before = {p.n: p.connects for p in fleet.players}
     started = time.perf_counter()
@@ -502,8 +508,7 @@ async def reconnect_storm(fleet: Fleet, stack: Stack, run: PushRun) -> None:
     run.storm_connected_s = time.perf_counter() - started
     run.storm_lost = sum(1 for p in fleet.players if p.connects <= before[p.n])
     ok = run.storm_lost == 0
-    text = stack.app.log_path.read_text()
-    run.storm_pool_timeouts = text.count("PoolTimeout") - log_before
+    run.storm_pool_timeouts = pool_timeouts() - log_before
     print(
         f"  storm: {'all' if ok else 'NOT all'} reconnected after "
         f"{run.storm_connected_s:.1f} s; pool time-outs {run.storm_pool_timeouts}",
