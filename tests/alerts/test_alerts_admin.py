@@ -93,8 +93,20 @@ def test_preview_confirm_update_and_cancel(client, factory, town, session, cap_x
     assert message.referenced_identifiers() == {record.identifier}
     _validate(cap_xsd, new.document.content)
 
+    # The page's Entwarnung leads to a confirmation that restates what will happen and
+    # carries the text on; only its POST ends the warning.
+    confirm_url = f"/admin/sangerhausen/warnungen/{new.id}/entwarnung/bestaetigen"
+    assert f'action="{confirm_url}"' in client.get(f"/admin/sangerhausen/warnungen/{new.id}").text
+    confirm = client.get(confirm_url, query_string={"all_clear_text": "Pegel sinkt."})
+    page = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "Was dann geschieht" in page and "Pegel sinkt." in page
+    assert f'action="/admin/sangerhausen/warnungen/{new.id}/entwarnung"' in page
+    assert session.scalar(select(AlertRecord).where(AlertRecord.msg_type == "Cancel")) is None
     cancelled = client.post(f"/admin/sangerhausen/warnungen/{new.id}/entwarnung", data={})
     assert cancelled.status_code == 302
+    # Once ended, the confirmation page sends back to the warning instead.
+    again = client.get(confirm_url)
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/warnungen/{new.id}")
     cancel = session.scalar(select(AlertRecord).where(AlertRecord.msg_type == "Cancel"))
     assert cancel.phase == "all_clear"
     _validate(cap_xsd, cancel.document.content)

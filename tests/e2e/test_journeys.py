@@ -388,6 +388,9 @@ def test_alerter_warning_takes_over_the_kiosk_and_the_entwarnung_returns_it(
                 "the takeover",
             )
 
+        # Entwarnung with care: the warning page leads to a page that says what happens.
+        submit(browser, "form[action$='/entwarnung/bestaetigen'] button[type=submit]")
+        assert "Was dann geschieht" in browser.find_element(By.TAG_NAME, "main").text
         submit(browser, "form[action$='/entwarnung'] button[type=submit]")
         assert "Entwarnung wurde ausgelöst" in browser.find_element(By.TAG_NAME, "main").text
         with looking_at(browser, screen):

@@ -4,6 +4,7 @@ One module per page group; each registers its views on ``bp``.
 """
 
 from . import (  # noqa: F401  (each registers its views on ``bp``)
+    alert_cancel,
     alert_delivery,
     alert_reports,
     alert_setup,
