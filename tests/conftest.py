@@ -131,8 +131,13 @@ def _reset_process_state(app) -> None:
     Production keeps it for the life of the application; every test starts without it,
     like its database."""
     from server import notify, runtime
+    from server.push import runtime as push_runtime
 
     notify.stop_listener()  # an earlier test's server may have left one on its database
+    # The embedded push publisher (issue 15) is started by the first v2 stream and wakes on
+    # every commit of the process: left running, it would publish (and mark sent) the
+    # outbox rows of later tests on the shared database, and hold its write lock.
+    push_runtime.stop_local_publishers()
     runtime.reset(app)
 
 
