@@ -45,6 +45,7 @@ def send_outbox(
     session.commit()
     own_pusher = pusher is None
     pusher = pusher or Pusher(vapid_key(session, now), push_subject())
+    session.commit()  # a key made just now is stored before any post (no lock held meanwhile)
     try:
         for _ in range(MAX_BATCHES):
             outcome = mail.deliver_push(session, now, pusher)

@@ -225,6 +225,7 @@ def deliver_push(
     }
     batch = Batch(session, now)
     jobs: list[tuple[OutboxMessage, PushSubscription, Target, dict[str, Any], int]] = []
+    skipped: list[OutboxMessage] = []  # marked after the posts: no write lock held meanwhile
     with link_context():
         for row in rows:
             sub = subs.get(int(row.recipient)) if row.recipient.isdigit() else None
@@ -233,7 +234,7 @@ def deliver_push(
                 outcome.failed += 1
                 continue
             if sub is None or built is None:
-                _done(row, "skipped", now)
+                skipped.append(row)
                 outcome.skipped += 1
             else:
                 jobs.append((row, sub, Target(sub.endpoint, sub.p256dh, sub.auth), *built))
@@ -243,6 +244,8 @@ def deliver_push(
         for (row, sub, *_), status in zip(jobs, statuses, strict=True):
             result = _apply_push(batch, row, sub, status, now)
             setattr(outcome, result, getattr(outcome, result) + 1)
+    for row in skipped:
+        _done(row, "skipped", now)
     session.flush()
     return outcome
 
