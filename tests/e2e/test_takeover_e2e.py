@@ -338,7 +338,9 @@ def _journey(server: Server, browser: Any, tmp_path: Path, count: int) -> None:
         # -- the trigger: a committed transaction, as the staff page's view makes it
         triggered = time.monotonic()
         alert_id = _issue(server)
-        screens = kiosks.wait_all(taken_over, "takeover on every kiosk page", timeout=15)
+        screens = kiosks.wait_all(
+            taken_over, "takeover on every kiosk page", timeout=SLIDE_SECONDS / 2
+        )
         took = time.monotonic() - triggered
         print(f"takeover on {count} kiosk pages after {took:.2f} s")
         # The slides last SLIDE_SECONDS: the rotation could not have ended on its own.
@@ -382,7 +384,7 @@ def _journey(server: Server, browser: Any, tmp_path: Path, count: int) -> None:
         # -- Entwarnung, then back to the rotation after the configured time
         cancelled = time.monotonic()
         cancel_id = _cancel(server, alert_id)
-        kiosks.wait_all(entwarnung, "Entwarnung on every kiosk page", timeout=15)
+        kiosks.wait_all(entwarnung, "Entwarnung on every kiosk page", timeout=SLIDE_SECONDS / 2)
         kiosks.wait_all(
             in_rotation, "rotation after the Entwarnung", timeout=ALL_CLEAR_SECONDS + 20
         )
