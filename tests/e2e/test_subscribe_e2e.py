@@ -27,7 +27,7 @@ from tests.mail.fakes import PushService
 from .checks import assert_no_axe_violations
 from .helpers import wait
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.isolated]
 
 FAKE_PUSH_MANAGER = """
 (() => {

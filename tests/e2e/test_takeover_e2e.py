@@ -44,7 +44,7 @@ from .conftest import CHROMEDRIVER, CHROMIUM, missing_tool
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "player"))
 from player_process import PlayerProcess, wait_for  # noqa: E402
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.isolated]
 
 ALL_CLEAR_SECONDS = 6
 SLIDE_SECONDS = 60  # long slides: a takeover within seconds is mid-slide by construction
