@@ -34,6 +34,7 @@ from ...security import tenant_staff_required
 from ...services import extensions, search
 from ...services import notices as svc
 from ...services.files import BlobStore, StorageFull, StorageUnavailable, store_upload
+from ...services.notice_input import TEXT_INPUTS
 from ..setup import ERROR_TEXTS, problem, wants_json
 from .blueprint import bp
 from .common import actor, add_nav, form_text, parse_date, parse_int, request_now
@@ -44,17 +45,8 @@ PAGE_SIZE = 50
 STORAGE_TITLES = {507: "Speicher voll", 503: "Speicher nicht verfügbar"}
 MAX_ID = 2**31 - 1  # INTEGER primary keys on SQLite and PostgreSQL alike
 READERS = ("editor", "approver")
-TEXT_FIELDS = (
-    "title",
-    "summary",
-    "body_md",
-    "issuing_office",
-    "file_number",
-    "legal_basis",
-    "signatory_name",
-    "signatory_function",
-    "correction_note",
-)
+# The form's text fields are the service's text inputs: one list for both.
+TEXT_FIELDS = TEXT_INPUTS
 DATE_FIELDS = ("signed_on", "posting_start", "posting_end")
 # Error keys of the action services → ids of the fields on the detail page.
 ACTION_FIELDS = {
